@@ -1,0 +1,270 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+import { ResponseOrder } from './response-order.js';
+import type { ConnectionInfo, ConnectionStats, FrameHandler } from './types.js';
+
+export interface ConnectionOptions {
+  handler: FrameHandler;
+  maxRequestBytes: number;
+  idleTimeoutMs: number;
+  maxInFlight: number;
+  writeHighWaterBytes: number;
+  logger: Logger;
+}
+
+/** What a connection reports back to its server. */
+export interface ConnectionHooks {
+  bytesIn(n: number): void;
+  bytesOut(n: number): void;
+  request(conn: ConnectionInfo): void;
+  backpressure(conn: ConnectionInfo, paused: boolean): void;
+  closed(conn: KafkaConnection): void;
+}
+
+const MAX_INT32 = 0x7fffffff;
+
+/** Apache Kafka request header v0+ starts with api key, api version and correlation id. */
+function describeFrame(frame: Buffer | undefined): Record<string, number> {
+  if (frame === undefined || frame.length < 8) return {};
+  return { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) };
+}
+
+/** One client socket: framing, ordered responses, backpressure, idle timeout and graceful end. */
+export class KafkaConnection {
+  private readonly decoder: FrameDecoder;
+  private readonly order = new ResponseOrder();
+  /** Frames decoded but not dispatched because the in-flight limit was reached. */
+  private queued: Buffer[] = [];
+  private queuedHead = 0;
+  private paused = false;
+  private pumping = false;
+  private draining = false;
+  private peerEnded = false;
+  private ended = false;
+  private closedFlag = false;
+  /** 'drain' only fires above the stream's own mark, so ours must not be lower. */
+  private readonly highWater: number;
+  readonly closedPromise: Promise<void>;
+
+  constructor(
+    readonly socket: Socket,
+    readonly info: ConnectionInfo,
+    private readonly opts: ConnectionOptions,
+    private readonly hooks: ConnectionHooks,
+  ) {
+    this.decoder = new FrameDecoder(opts.maxRequestBytes);
+    this.highWater = Math.max(opts.writeHighWaterBytes, socket.writableHighWaterMark);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    this.closedPromise = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.closedFlag = true;
+        this.queued = [];
+        this.queuedHead = 0;
+        hooks.closed(this);
+        resolve();
+      });
+    });
+    // ECONNRESET and friends: 'close' follows, nothing else to do.
+    socket.on('error', (err) => {
+      opts.logger.debug({ conn: info.id, err: err.message }, 'kafka connection error');
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.maybeEnd();
+    });
+    socket.on('drain', () => this.pump());
+    if (opts.idleTimeoutMs > 0) {
+      socket.setTimeout(opts.idleTimeoutMs);
+      socket.on('timeout', () => this.onIdle());
+    }
+  }
+
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  stats(): ConnectionStats {
+    return {
+      info: this.info,
+      inFlight: this.order.size,
+      queuedFrames: this.queued.length - this.queuedHead,
+      writableLength: this.socket.writableLength,
+      paused: this.paused,
+    };
+  }
+
+  /** Stops taking requests, lets dispatched ones answer, then ends the socket. */
+  drain(): Promise<void> {
+    if (!this.draining && !this.closedFlag) {
+      this.draining = true;
+      this.queued = [];
+      this.queuedHead = 0;
+      // Keep reading (and discarding) so the peer's FIN is seen and close completes.
+      if (this.paused) {
+        this.paused = false;
+        this.socket.resume();
+      }
+      this.maybeEnd();
+    }
+    return this.closedPromise;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.hooks.bytesIn(chunk.length);
+    if (this.draining || this.closedFlag) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof FrameSizeError) {
+        this.opts.logger.warn(
+          { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}`, size: err.size },
+          `closing kafka connection: ${err.message}`,
+        );
+      } else {
+        this.opts.logger.error({ conn: this.info.id, err }, 'closing kafka connection: frame decoding failed');
+      }
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) this.queued.push(f);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (
+        !this.closedFlag &&
+        !this.draining &&
+        this.queuedHead < this.queued.length &&
+        this.order.size < this.opts.maxInFlight &&
+        this.socket.writableLength < this.highWater
+      ) {
+        const frame = this.queued[this.queuedHead]!;
+        this.queuedHead++;
+        this.dispatch(frame);
+      }
+      if (this.queuedHead === this.queued.length) {
+        this.queued = [];
+        this.queuedHead = 0;
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.updateFlow();
+  }
+
+  private dispatch(frame: Buffer): void {
+    const token = this.order.reserve();
+    this.hooks.request(this.info);
+    let result: Promise<Buffer[] | null> | Buffer[] | null;
+    try {
+      result = this.opts.handler(frame, this.info);
+    } catch (err) {
+      this.fail(err, frame);
+      return;
+    }
+    if (result !== null && !Array.isArray(result) && typeof (result as Promise<unknown>).then === 'function') {
+      (result as Promise<Buffer[] | null>).then(
+        (body) => this.complete(token, body, frame),
+        (err: unknown) => this.fail(err, frame),
+      );
+    } else {
+      this.complete(token, result as Buffer[] | null, frame);
+    }
+  }
+
+  private complete(token: number, body: Buffer[] | null, frame: Buffer): void {
+    if (this.closedFlag) return;
+    if (body !== null && !Array.isArray(body)) {
+      this.fail(new TypeError('frame handler must return Buffer[] or null'), frame);
+      return;
+    }
+    const ready = this.order.settle(token, body);
+    if (ready.length > 0 && !this.write(ready, frame)) return;
+    this.maybeEnd();
+    // A sync handler completes inside pump(); the loop there picks up the freed slot.
+    if (!this.pumping) this.pump();
+  }
+
+  /** Writes whole responses with their size prefixes in one corked batch. */
+  private write(ready: Buffer[][], frame: Buffer): boolean {
+    if (this.socket.destroyed || this.ended) return false;
+    const socket = this.socket;
+    socket.cork();
+    try {
+      for (const body of ready) {
+        let total = 0;
+        for (const b of body) total += b.length;
+        if (total > MAX_INT32) {
+          this.fail(new RangeError(`response of ${total} bytes exceeds the int32 frame limit`), frame);
+          return false;
+        }
+        const prefix = Buffer.allocUnsafe(4);
+        prefix.writeInt32BE(total, 0);
+        socket.write(prefix);
+        for (const b of body) if (b.length > 0) socket.write(b);
+        this.hooks.bytesOut(4 + total);
+      }
+    } finally {
+      socket.uncork();
+    }
+    return true;
+  }
+
+  private fail(err: unknown, frame: Buffer): void {
+    if (this.closedFlag) return;
+    this.opts.logger.warn(
+      { conn: this.info.id, ...describeFrame(frame), err },
+      'closing kafka connection: request handler failed',
+    );
+    this.socket.destroy();
+  }
+
+  private updateFlow(): void {
+    if (this.closedFlag || this.draining) return;
+    const shouldPause =
+      this.queuedHead < this.queued.length ||
+      this.order.size >= this.opts.maxInFlight ||
+      this.socket.writableLength >= this.highWater;
+    if (shouldPause && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+      this.hooks.backpressure(this.info, true);
+    } else if (!shouldPause && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+      this.hooks.backpressure(this.info, false);
+    }
+  }
+
+  /** Ends our side once nothing more will be answered (peer half-closed, or server draining). */
+  private maybeEnd(): void {
+    if (this.ended || this.closedFlag) return;
+    if (this.order.size > 0) return;
+    if (this.draining || (this.peerEnded && this.queuedHead >= this.queued.length)) {
+      this.ended = true;
+      this.socket.end();
+    }
+  }
+
+  private onIdle(): void {
+    if (this.closedFlag) return;
+    // A slow handler is not idleness; look again after another period.
+    if (this.order.size > 0) {
+      this.socket.setTimeout(this.opts.idleTimeoutMs);
+      return;
+    }
+    this.opts.logger.info({ conn: this.info.id, idleMs: this.opts.idleTimeoutMs }, 'closing idle kafka connection');
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,13 @@
+export { KafkaServer, type KafkaServerEvents } from './kafka-server.js';
+export { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+export { ResponseOrder } from './response-order.js';
+export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_WRITE_HIGH_WATER_BYTES,
+  type ConnectionInfo,
+  type ConnectionStats,
+  type FrameHandler,
+  type KafkaServerOptions,
+} from './types.js';

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+
+export interface ConnectionInfo {
+  id: number;
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+}
+
+/**
+ * Handles one request frame (the bytes after the 4-byte length prefix). Returns the response
+ * frame body (without length prefix) as one or more buffers, so large record buffers are not
+ * copied, or null for no response (Produce acks=0). Throwing or rejecting closes the connection:
+ * do that only for frames that cannot be parsed enough to answer.
+ */
+export type FrameHandler = (
+  frame: Buffer,
+  conn: ConnectionInfo,
+) => Promise<Buffer[] | null> | Buffer[] | null;
+
+export interface KafkaServerOptions {
+  host: string;
+  /** 0 picks an ephemeral port; listen() reports the real one. */
+  port: number;
+  handler: FrameHandler;
+  /** Largest accepted request frame (Kafka socket.request.max.bytes). Default 100 MiB. */
+  maxRequestBytes?: number;
+  /** Close connections with no traffic for this long (connections.max.idle.ms). <= 0 disables. Default 600000. */
+  idleTimeoutMs?: number;
+  /** Unanswered requests per connection before reading pauses. Default 64. */
+  maxInFlightPerConnection?: number;
+  /** Pause reading while the socket's unsent output exceeds this. Default 4 MiB. */
+  writeHighWaterBytes?: number;
+  logger?: Logger;
+}
+
+/** Point-in-time view of one connection, for metrics and tests. */
+export interface ConnectionStats {
+  info: ConnectionInfo;
+  /** Requests dispatched whose response has not been written yet. */
+  inFlight: number;
+  /** Frames read but not dispatched yet because the in-flight limit was reached. */
+  queuedFrames: number;
+  /** Bytes handed to the socket but not yet flushed to the kernel. */
+  writableLength: number;
+  /** Whether reading is currently paused for backpressure. */
+  paused: boolean;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
+export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+export const DEFAULT_WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
