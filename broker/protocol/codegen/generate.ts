@@ -430,6 +430,8 @@ ${apis.join('\n')}
   // Error codes
   const tsv = readFileSync(join(specDir, '..', 'error-codes.tsv'), 'utf8').trim().split('\n').slice(1);
   const codes = tsv.map((line) => line.split('\t')).map(([code, name, desc]) => ({ code: Number(code), name: name!, desc: desc ?? '' }));
+  // Kafka's -1 is not in the table but every client knows it.
+  if (!codes.some((c) => c.code === -1)) codes.unshift({ code: -1, name: 'UNKNOWN_SERVER_ERROR', desc: 'The server experienced an unexpected error when processing the request.' });
   files.set(
     'error-codes.ts',
     HEADER +

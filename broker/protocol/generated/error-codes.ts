@@ -3,6 +3,7 @@
 /* eslint-disable */
 
 export const ErrorCode = {
+  UNKNOWN_SERVER_ERROR: -1,
   NONE: 0,
   OFFSET_OUT_OF_RANGE: 1,
   CORRUPT_MESSAGE: 2,
@@ -136,6 +137,7 @@ export type ErrorName = keyof typeof ErrorCode;
 
 /** Kafka's description of each error code. */
 export const ERROR_MESSAGES: Record<number, string> = {
+  -1: "The server experienced an unexpected error when processing the request.",
   0: "",
   1: "The requested offset is not within the range of offsets maintained by the server.",
   2: "This message has failed its CRC checksum, exceeds the valid size, has a null key for a compacted topic, or is otherwise corrupt.",
