@@ -443,7 +443,7 @@ export type ErrorName = keyof typeof ErrorCode;
 
 /** Kafka's description of each error code. */
 export const ERROR_MESSAGES: Record<number, string> = {
-${codes.map((c) => `  ${c.code}: ${JSON.stringify(c.desc)},`).join('\n')}
+${codes.map((c) => `  [${c.code}]: ${JSON.stringify(c.desc)},`).join('\n')}
 };
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(ErrorCode).map(([k, v]) => [v, k]));
