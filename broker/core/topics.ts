@@ -1,0 +1,192 @@
+// Topic lifecycle on top of the control store (metadata) and the log manager (data).
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { ControlStore, TopicRecord } from '../cluster/control-store.js';
+import { ControlStoreError } from '../cluster/control-store.js';
+import type { LogManager, PartitionLog } from '../log/index.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { BrokerConfig } from '../config/broker-config.js';
+import { toLogConfig, validateTopicConfig } from '../config/topic-config.js';
+
+export class TopicError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+export const MAX_TOPIC_NAME = 249;
+
+export function validateTopicName(name: string): string | null {
+  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
+  if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
+  if (name.length > MAX_TOPIC_NAME) return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME} characters, topic name: ${name}`;
+  if (!LEGAL.test(name)) return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  return null;
+}
+
+export interface CreateTopicSpec {
+  name: string;
+  partitions: number; // -1 = broker default
+  replicationFactor: number; // -1 = broker default
+  configs: Record<string, string>;
+  validateOnly?: boolean;
+}
+
+export class TopicManager {
+  /** Open logs by "topic/partition". */
+  private readonly logs = new Map<string, PartitionLog>();
+  private readonly creating = new Map<string, Promise<TopicRecord>>();
+
+  constructor(
+    private readonly store: ControlStore,
+    private readonly logManager: LogManager,
+    private readonly config: BrokerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens the logs of every known topic (startup). */
+  async openAll(): Promise<void> {
+    for (const t of this.store.listTopics()) await this.openLogs(t);
+  }
+
+  list(): TopicRecord[] {
+    return this.store.listTopics();
+  }
+
+  get(name: string): TopicRecord | undefined {
+    return this.store.getTopic(name);
+  }
+
+  byId(topicId: string): TopicRecord | undefined {
+    return this.store.listTopics().find((t) => t.topicId === topicId);
+  }
+
+  partition(topic: string, partition: number): PartitionLog | undefined {
+    return this.logs.get(`${topic}/${partition}`);
+  }
+
+  async create(spec: CreateTopicSpec): Promise<TopicRecord> {
+    const bad = validateTopicName(spec.name);
+    if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
+    const partitions = spec.partitions === -1 ? this.config.numPartitions : spec.partitions;
+    if (!Number.isInteger(partitions) || partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0, got ${partitions}.`);
+    if (partitions > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} exceeds the limit of 100000.`);
+    const rf = spec.replicationFactor === -1 ? 1 : spec.replicationFactor;
+    // Durability comes from the shared medium, so any requested factor is met by one writer;
+    // reject only nonsense values, like Kafka does.
+    if (rf <= 0) throw new TopicError(ErrorCode.INVALID_REPLICATION_FACTOR, `Replication factor must be larger than 0, got ${rf}.`);
+    for (const [k, v] of Object.entries(spec.configs)) {
+      const err = validateTopicConfig(k, v);
+      if (err) throw new TopicError(ErrorCode.INVALID_CONFIG, err);
+    }
+    if (this.store.getTopic(spec.name) || this.creating.has(spec.name)) {
+      throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${spec.name}' already exists.`);
+    }
+    const record: TopicRecord = {
+      name: spec.name,
+      topicId: randomBytes(16).toString('base64url'),
+      partitions,
+      configs: { ...spec.configs },
+      createdAt: Date.now(),
+      leaderEpochs: new Array<number>(partitions).fill(0),
+    };
+    if (spec.validateOnly) return record;
+    const p = (async () => {
+      try {
+        await this.store.createTopic(record);
+      } catch (err) {
+        if (err instanceof ControlStoreError && err.code === 'TOPIC_ALREADY_EXISTS') throw new TopicError(ErrorCode.TOPIC_ALREADY_EXISTS, err.message);
+        throw err;
+      }
+      await this.openLogs(record);
+      this.log.info({ topic: record.name, partitions }, 'topic created');
+      return record;
+    })();
+    this.creating.set(spec.name, p);
+    try {
+      return await p;
+    } finally {
+      this.creating.delete(spec.name);
+    }
+  }
+
+  /** Returns the topic, creating it with broker defaults when auto-creation is on. */
+  async ensure(name: string): Promise<TopicRecord | undefined> {
+    const t = this.store.getTopic(name);
+    if (t) return t;
+    const pending = this.creating.get(name);
+    if (pending) return pending;
+    if (!this.config.autoCreateTopics || validateTopicName(name)) return undefined;
+    try {
+      return await this.create({ name, partitions: -1, replicationFactor: -1, configs: {} });
+    } catch (err) {
+      if (err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS) return this.store.getTopic(name) ?? (await this.creating.get(name));
+      throw err;
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    const t = this.store.getTopic(name);
+    if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic: ${name}`);
+    await this.store.deleteTopic(name);
+    for (let p = 0; p < t.partitions; p++) this.logs.delete(`${name}/${p}`);
+    await this.logManager.deleteTopic(name);
+    this.log.info({ topic: name }, 'topic deleted');
+  }
+
+  async addPartitions(name: string, total: number, validateOnly = false): Promise<void> {
+    const t = this.store.getTopic(name);
+    if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+    if (total < t.partitions) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${t.partitions} partitions, which is higher than the requested ${total}.`);
+    if (total === t.partitions) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${t.partitions} partitions.`);
+    if (validateOnly) return;
+    const epochs = [...t.leaderEpochs];
+    while (epochs.length < total) epochs.push(0);
+    const updated = await this.store.updateTopic(name, { partitions: total, leaderEpochs: epochs });
+    await this.openLogs(updated);
+  }
+
+  /** Replaces (incremental=false) or merges the topic's config overrides. null value = delete. */
+  async setConfigs(name: string, changes: Record<string, string | null>, replace: boolean, validateOnly = false): Promise<void> {
+    const t = this.store.getTopic(name);
+    if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) continue;
+      const err = validateTopicConfig(k, v);
+      if (err) throw new TopicError(ErrorCode.INVALID_CONFIG, err);
+    }
+    const next: Record<string, string> = replace ? {} : { ...t.configs };
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete next[k];
+      else next[k] = v;
+    }
+    if (validateOnly) return;
+    const updated = await this.store.updateTopic(name, { configs: next });
+    const lc = toLogConfig(updated.configs, this.config);
+    for (let p = 0; p < updated.partitions; p++) this.logs.get(`${name}/${p}`)?.updateConfig(lc);
+  }
+
+  logConfigOf(name: string): ReturnType<typeof toLogConfig> {
+    return toLogConfig(this.store.getTopic(name)?.configs ?? {}, this.config);
+  }
+
+  allLogs(): Array<{ topic: string; partition: number; log: PartitionLog }> {
+    return [...this.logs].map(([k, log]) => {
+      const i = k.lastIndexOf('/');
+      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), log };
+    });
+  }
+
+  private async openLogs(t: TopicRecord): Promise<void> {
+    const lc = toLogConfig(t.configs, this.config);
+    for (let p = 0; p < t.partitions; p++) {
+      const key = `${t.name}/${p}`;
+      if (this.logs.has(key)) continue;
+      this.logs.set(key, await this.logManager.open(t.name, p, lc, t.leaderEpochs[p] ?? 0));
+    }
+  }
+}

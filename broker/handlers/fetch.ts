@@ -1,0 +1,133 @@
+import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../protocol/generated/fetch.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { Input } from '../protocol/primitives/codec-helpers.js';
+import { LogError, type PartitionLog } from '../log/index.js';
+import { defineHandler, type RequestContext } from './types.js';
+import { logErrorCode } from './produce.js';
+
+type PartitionData = Input<FetchResponsePartitionData>;
+
+interface Target {
+  topic: string;
+  topicId: string;
+  partition: number;
+  log: PartitionLog | undefined;
+  error: number;
+  fetchOffset: number;
+  maxBytes: number;
+  currentLeaderEpoch: number;
+}
+
+/** Fetch sessions (KIP-227) are declined with session id 0: every fetch is a full fetch. */
+const NO_SESSION = 0;
+
+function resolveTargets(req: FetchRequest, ctx: RequestContext): Target[] {
+  const { broker } = ctx;
+  const byId = ctx.apiVersion >= 13;
+  const out: Target[] = [];
+  for (const ft of req.topics) {
+    const rec = byId ? broker.topics.byId(ft.topicId) : broker.topics.get(ft.topic);
+    for (const fp of ft.partitions) {
+      const log = rec ? broker.topics.partition(rec.name, fp.partition) : undefined;
+      out.push({
+        topic: rec?.name ?? ft.topic,
+        topicId: rec?.topicId ?? ft.topicId,
+        partition: fp.partition,
+        log,
+        error: log ? ErrorCode.NONE : byId && !rec ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        fetchOffset: fp.fetchOffset,
+        maxBytes: fp.partitionMaxBytes,
+        currentLeaderEpoch: fp.currentLeaderEpoch,
+      });
+    }
+  }
+  return out;
+}
+
+async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: PartitionData[]; bytes: number }> {
+  let remaining = maxBytes;
+  let bytes = 0;
+  const parts: PartitionData[] = [];
+  for (const t of targets) {
+    const base: PartitionData = { partitionIndex: t.partition, errorCode: t.error, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null };
+    const log = t.log;
+    if (!log) {
+      parts.push(base);
+      continue;
+    }
+    base.highWatermark = log.highWatermark;
+    base.lastStableOffset = log.highWatermark;
+    base.logStartOffset = log.logStartOffset;
+    if (t.currentLeaderEpoch >= 0 && t.currentLeaderEpoch !== log.leaderEpoch) {
+      base.errorCode = t.currentLeaderEpoch > log.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+      parts.push(base);
+      continue;
+    }
+    if (t.fetchOffset < log.logStartOffset || t.fetchOffset > log.highWatermark) {
+      // Offsets between the high watermark and the log end are not out of range: they just have no data yet.
+      if (t.fetchOffset < log.logStartOffset || t.fetchOffset > log.logEndOffset) {
+        base.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      } else base.records = Buffer.alloc(0);
+      parts.push(base);
+      continue;
+    }
+    try {
+      const limit = Math.max(0, Math.min(t.maxBytes, remaining));
+      // Kafka returns at least one whole batch for the first partition with data, whatever the limits.
+      const data = await log.read(t.fetchOffset, limit, { minOneBatch: bytes === 0 });
+      base.records = data;
+      bytes += data.length;
+      remaining -= data.length;
+    } catch (err) {
+      base.errorCode = err instanceof LogError ? logErrorCode(err).code : ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    parts.push(base);
+  }
+  return { parts, bytes };
+}
+
+/** Resolves when any of the logs advances or the deadline passes. */
+function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const offs: Array<() => void> = [];
+    const done = () => {
+      clearTimeout(timer);
+      for (const off of offs) off();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const l of logs) offs.push(l.onAdvance(done));
+  });
+}
+
+export default defineHandler<FetchRequest, FetchResponse>({
+  apiKey: 1,
+  minVersion: 4,
+  maxVersion: 17,
+  read: readFetchRequest,
+  write: writeFetchResponse,
+  async handle(req, ctx) {
+    const targets = resolveTargets(req, ctx);
+    const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    let result = await readAll(targets, maxBytes);
+    const logs = targets.flatMap((t) => (t.log ? [t.log] : []));
+    while (result.bytes < Math.max(1, req.minBytes) && !ctx.broker.closing && logs.length > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (result.parts.some((p) => p.errorCode !== ErrorCode.NONE)) break;
+      await waitForData(logs, left);
+      result = await readAll(targets, maxBytes);
+    }
+    const byTopic = new Map<string, { topic: string; topicId: string; partitions: PartitionData[] }>();
+    targets.forEach((t, i) => {
+      const key = `${t.topic}\u0000${t.topicId}`;
+      let e = byTopic.get(key);
+      if (!e) byTopic.set(key, (e = { topic: t.topic, topicId: t.topicId, partitions: [] }));
+      e.partitions.push(result.parts[i]!);
+      const n = result.parts[i]!.records?.length ?? 0;
+      if (n > 0) ctx.broker.metrics.bytesOut.inc({ topic: t.topic, partition: t.partition }, n);
+    });
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: NO_SESSION, responses: [...byTopic.values()] };
+  },
+});

@@ -1,0 +1,65 @@
+import { readListOffsetsRequest, writeListOffsetsResponse, type ListOffsetsRequest, type ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../protocol/generated/list-offsets.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { Input } from '../protocol/primitives/codec-helpers.js';
+import type { PartitionLog } from '../log/index.js';
+import { defineHandler } from './types.js';
+import { logErrorCode } from './produce.js';
+
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+
+type PartitionResult = Input<ListOffsetsResponseListOffsetsPartitionResponse>;
+
+async function lookup(log: PartitionLog, ts: number): Promise<{ offset: number; timestamp: number }> {
+  switch (ts) {
+    case LATEST:
+    case LATEST_TIERED:
+      return { offset: log.highWatermark, timestamp: -1 };
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+      return { offset: log.logStartOffset, timestamp: -1 };
+    case MAX_TIMESTAMP:
+      return log.maxTimestamp();
+    default: {
+      const hit = await log.offsetForTimestamp(ts);
+      return hit ?? { offset: -1, timestamp: -1 };
+    }
+  }
+}
+
+export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
+  apiKey: 2,
+  minVersion: 1,
+  maxVersion: 10,
+  read: readListOffsetsRequest,
+  write: writeListOffsetsResponse,
+  async handle(req, ctx) {
+    const { broker } = ctx;
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map(async (p): Promise<PartitionResult> => {
+            const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
+            const log = broker.topics.partition(t.name, p.partitionIndex);
+            if (!log) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
+              return { ...base, errorCode: p.currentLeaderEpoch > log.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH };
+            }
+            if (p.timestamp === MAX_TIMESTAMP && ctx.apiVersion < 7) return { ...base, errorCode: ErrorCode.UNSUPPORTED_VERSION };
+            try {
+              const hit = await lookup(log, p.timestamp);
+              return { ...base, errorCode: ErrorCode.NONE, offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: hit.offset >= 0 ? log.leaderEpoch : -1 };
+            } catch (err) {
+              return { ...base, errorCode: logErrorCode(err).code };
+            }
+          }),
+        ),
+      })),
+    );
+    return { throttleTimeMs: 0, topics };
+  },
+});
