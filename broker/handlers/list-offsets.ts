@@ -2,6 +2,7 @@ import { readListOffsetsRequest, writeListOffsetsResponse, type ListOffsetsReque
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import type { PartitionLog } from '../log/index.js';
+import { decodeBatches } from '../protocol/records/records.js';
 import { defineHandler } from './types.js';
 import { logErrorCode } from './produce.js';
 
@@ -21,13 +22,33 @@ async function lookup(log: PartitionLog, ts: number): Promise<{ offset: number; 
     case EARLIEST:
     case EARLIEST_LOCAL:
       return { offset: log.logStartOffset, timestamp: -1 };
-    case MAX_TIMESTAMP:
-      return log.maxTimestamp();
+    case MAX_TIMESTAMP: {
+      const hit = await log.maxTimestamp();
+      if (hit.offset < 0) return hit;
+      return (await recordIn(log, hit.offset, (t) => t >= hit.timestamp)) ?? hit;
+    }
     default: {
       const hit = await log.offsetForTimestamp(ts);
-      return hit ?? { offset: -1, timestamp: -1 };
+      if (!hit) return { offset: -1, timestamp: -1 };
+      return (await recordIn(log, hit.offset, (t) => t >= ts)) ?? hit;
     }
   }
+}
+
+/**
+ * The log indexes timestamps per batch; Kafka answers per record, so look inside the batch
+ * at `offset` for the first record whose timestamp matches.
+ */
+async function recordIn(log: PartitionLog, offset: number, match: (ts: number) => boolean): Promise<{ offset: number; timestamp: number } | null> {
+  const bytes = await log.read(offset, 1, { minOneBatch: true });
+  for (const batch of await decodeBatches(bytes)) {
+    const logAppend = batch.timestampType === 'LogAppendTime';
+    for (const r of batch.records) {
+      const t = logAppend ? batch.header.maxTimestamp : r.timestamp;
+      if (r.offset >= offset && match(t)) return { offset: r.offset, timestamp: t };
+    }
+  }
+  return null;
 }
 
 export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
