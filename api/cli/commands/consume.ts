@@ -1,0 +1,74 @@
+// `floe consume <topic>`: assign-style reading, no consumer group.
+import { Command } from 'commander';
+import { parseStart, PartitionConsumer } from '../client/consumer.js';
+import type { KafkaClient } from '../client/kafka-client.js';
+import { parseFormat, recordJson, renderRecord } from '../format/record-format.js';
+import { intArg, Progress, withBrokers, withClient } from './common.js';
+
+interface ConsumeOptions {
+  partition?: number[];
+  offset: string;
+  num?: number;
+  format?: string;
+  json?: boolean;
+}
+
+function collectPartition(v: string, prev: number[] = []): number[] {
+  return [...prev, intArg('partition', 0, 2 ** 31 - 1)(v)];
+}
+
+function writeOut(b: Buffer | string): Promise<void> {
+  // Respect backpressure so a slow reader of stdout does not make us buffer the whole topic.
+  return new Promise((resolve) => {
+    if (process.stdout.write(b)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+async function consume(topic: string, o: ConsumeOptions, client: KafkaClient): Promise<void> {
+  const start = parseStart(o.offset);
+  const tokens = o.json ? null : parseFormat(o.format ?? '%v\\n');
+  const consumer = await PartitionConsumer.create(client, {
+    topic,
+    partitions: o.partition,
+    start,
+    onNotice: (m) => process.stderr.write(`floe: ${m}\n`),
+  });
+  let stop = false;
+  const onSigint = () => {
+    stop = true;
+  };
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+  let count = 0;
+  const progress = o.num !== undefined ? new Progress(() => `consumed ${count}/${o.num} records from ${topic}`) : null;
+  try {
+    while (!stop && (o.num === undefined || count < o.num)) {
+      const records = await consumer.poll();
+      for (const r of records) {
+        if (o.num !== undefined && count >= o.num) break;
+        await writeOut(tokens ? renderRecord(tokens, r) : recordJson(r) + '\n');
+        count++;
+      }
+      progress?.tick();
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    progress?.done();
+  }
+}
+
+export function registerConsumeCommand(program: Command): void {
+  withBrokers(
+    program
+      .command('consume')
+      .description('Print records of a topic (follows new records until Ctrl-C unless -n is given)')
+      .argument('<topic>', 'topic to read')
+      .option('-p, --partition <n>', 'partition to read (repeatable; default all)', collectPartition)
+      .option('-o, --offset <start>', 'where to start: start, end, <offset> or @<unix-ms>', 'start')
+      .option('-n, --num <n>', 'stop after n records', intArg('num', 1))
+      .option('-f, --format <format>', 'output format: %t %p %o %d %k %v %h; \\n \\t escapes (default "%v\\n")')
+      .option('--json', 'one JSON object per record: topic, partition, offset, timestamp, key, value, headers'),
+  ).action(async (topic: string, o: ConsumeOptions, cmd: Command) => withClient(cmd, (c) => consume(topic, o, c)));
+}

@@ -1,0 +1,17 @@
+// Client commands of the `floe` CLI (rpk-style). main.ts calls registerClientCommands(program).
+import type { Command } from 'commander';
+import { addGlobalBrokers } from './common.js';
+import { registerConsumeCommand } from './consume.js';
+import { registerProduceCommand } from './produce.js';
+import { registerTopicCommands } from './topic.js';
+
+/**
+ * Adds `topic`, `produce` and `consume`, and a program-level -X/--brokers unless main.ts already
+ * has one. Each leaf command also takes -X, so it may come before or after the subcommand.
+ */
+export function registerClientCommands(program: Command): void {
+  addGlobalBrokers(program);
+  registerTopicCommands(program);
+  registerProduceCommand(program);
+  registerConsumeCommand(program);
+}
