@@ -39,6 +39,7 @@ export class Broker {
       undefined,
       log,
     );
+    this.topics.onDeleted.push((topic) => this.groups.removeTopicOffsets(topic));
   }
 
   get nodeId(): number {

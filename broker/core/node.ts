@@ -4,10 +4,12 @@ import type { BrokerConfig } from '../config/broker-config.js';
 import { KafkaServer } from '../server/index.js';
 import { RequestDispatcher } from '../handlers/dispatch.js';
 import { Broker } from './broker.js';
+import { startHttpServer } from '../../api/http/server.js';
 
 export interface FloeNode {
   broker: Broker;
   kafka: { host: string; port: number };
+  http: { host: string; port: number; url: string };
   close(): Promise<void>;
 }
 
@@ -26,15 +28,22 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
   // With port 0 the advertised port is only known now.
   if (!config.advertisedPort) config.advertisedPort = kafka.port;
   await broker.store.registerBroker({ nodeId: config.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null });
-  log.info({ kafka, advertised: broker.advertised, dataDir: config.dataDir, clusterId: broker.clusterId }, 'floe node ready');
+  const http = await startHttpServer(broker, log, { host: config.httpHost, port: config.httpPort, kafka: { ...kafka, connectionCount: () => server.connectionCount } }).catch(async (err: unknown) => {
+    await server.close(1_000);
+    await broker.close();
+    throw err;
+  });
+  log.info({ kafka, http: http.url, advertised: broker.advertised, dataDir: config.dataDir, clusterId: broker.clusterId }, 'floe node ready');
   let closed: Promise<void> | null = null;
   return {
     broker,
     kafka,
+    http: { host: http.host, port: http.port, url: http.url },
     close() {
       closed ??= (async () => {
         broker.closing = true;
         await server.close(10_000);
+        await http.close();
         await broker.close();
       })();
       return closed;

@@ -40,6 +40,8 @@ export class TopicManager {
   /** Open logs by "topic/partition". */
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<TopicRecord>>();
+  /** Called after a topic is deleted (e.g. to drop its committed offsets). */
+  readonly onDeleted: Array<(topic: string) => void | Promise<void>> = [];
 
   constructor(
     private readonly store: ControlStore,
@@ -135,6 +137,7 @@ export class TopicManager {
     await this.store.deleteTopic(name);
     for (let p = 0; p < t.partitions; p++) this.logs.delete(`${name}/${p}`);
     await this.logManager.deleteTopic(name);
+    for (const fn of this.onDeleted) await fn(name);
     this.log.info({ topic: name }, 'topic deleted');
   }
 

@@ -555,7 +555,7 @@ export class GroupCoordinator {
 
   /** A known group.instance.id joined with no member id: the new member takes the old one's place. */
   private replaceStaticMember(group: Group, old: GroupMember, memberId: string, req: JoinRequest): Promise<JoinResult> {
-    const unchanged = old.sameProtocols(req.protocolType, req.protocols);
+    const changes = group.staticRejoinChanges(old, req.protocolType, req.protocols);
     old.expiry?.cancel();
     old.expiry = null;
     this.answerJoin(old, joinError(E.FENCED_INSTANCE_ID, old.memberId));
@@ -565,7 +565,7 @@ export class GroupCoordinator {
     group.replace(old, m);
     this.scheduleMemberExpiry(group, m);
     this.log?.info({ groupId: group.groupId, groupInstanceId: req.groupInstanceId, oldMemberId: old.memberId, memberId }, 'static member replaced');
-    if (group.state === 'Stable' && unchanged) {
+    if (group.state === 'Stable' && !changes) {
       // No rebalance: the member keeps its assignment. A leader is told to skip assigning.
       const leader = group.leaderId === memberId;
       return Promise.resolve(this.currentJoinResult(group, m, leader));

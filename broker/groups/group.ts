@@ -149,16 +149,41 @@ export class Group {
     if (this.protocolType !== 'consumer') return null;
     const topics = new Set<string>();
     for (const m of this.members.values()) {
-      const meta = m.metadataFor(this.protocolName ?? m.protocols[0]?.name ?? null);
-      try {
-        const r = new Reader(meta);
-        const version = r.int16();
-        // Later versions only append fields, so read as the newest version we know.
-        for (const t of readConsumerProtocolSubscription(r, Math.min(version, 3)).topics) topics.add(t);
-      } catch {
-        return null;
-      }
+      const mine = consumerTopics(m.metadataFor(this.protocolName ?? m.protocols[0]?.name ?? null));
+      if (mine === null) return null;
+      for (const t of mine) topics.add(t);
     }
     return topics;
+  }
+
+  /**
+   * Whether a static member rejoining with `protocols` changes what the group would agree on.
+   * Like Kafka, a restart that only changes owned partitions or user data (as every consumer
+   * restart does) does not count; a different protocol list or subscription does.
+   */
+  staticRejoinChanges(old: GroupMember, protocolType: string, protocols: readonly Protocol[]): boolean {
+    if (protocolType !== old.protocolType || this.protocolName === null) return true;
+    if (protocols.length !== old.protocols.length || protocols.some((p, i) => p.name !== old.protocols[i]!.name)) return true;
+    const before = old.metadataFor(this.protocolName);
+    const after = protocols.find((p) => p.name === this.protocolName)?.metadata;
+    if (after === undefined) return true;
+    if (protocolType === 'consumer') {
+      const a = consumerTopics(before);
+      const b = consumerTopics(after);
+      if (a !== null && b !== null) return a.length !== b.length || a.some((t, i) => t !== b[i]);
+    }
+    return !old.sameProtocols(protocolType, protocols);
+  }
+}
+
+/** Sorted topics of a ConsumerProtocolSubscription, or null when it does not parse. */
+export function consumerTopics(metadata: Buffer): string[] | null {
+  try {
+    const r = new Reader(metadata);
+    const version = r.int16();
+    // Later versions only append fields, so read as the newest version we know.
+    return [...new Set(readConsumerProtocolSubscription(r, Math.min(version, 3)).topics)].sort();
+  } catch {
+    return null;
   }
 }
