@@ -31,7 +31,8 @@ export function registerServe(program: Command): void {
       node = await startNode(config, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      process.stderr.write(`floe: cannot start: ${e.code === 'EADDRINUSE' ? `address ${config.kafkaHost}:${config.kafkaPort} is already in use` : e.message}\n`);
+      const where = (e as { address?: string; port?: number }).address ? `${(e as { address?: string }).address}:${(e as { port?: number }).port}` : 'the listen address';
+      process.stderr.write(`floe: cannot start: ${e.code === 'EADDRINUSE' ? `${where} is already in use` : e.message}\n`);
       process.exit(1);
     }
     process.stdout.write(`floe: kafka listener on ${node.kafka.host}:${node.kafka.port}, data in ${config.dataDir}\n`);

@@ -36,6 +36,10 @@ export interface BrokerConfigValues {
   deleteTopicEnable: boolean;
   /** 'local' or a postgres:// / postgresql:// URL. */
   control: string;
+  /** Require an API token on the HTTP API (off only for local use). */
+  httpAuth: boolean;
+  /** Accepted HTTP API tokens, comma-separated; default: <data>/api-token, generated on first start. */
+  apiTokens: string | undefined;
 }
 
 export type BrokerConfigKey = keyof BrokerConfigValues;
@@ -161,6 +165,8 @@ export const BROKER_CONFIG_SPECS: { readonly [K in BrokerConfigKey]: KeySpec<Bro
     doc: "Control store: 'local' (single node) or a postgres:// URL (cluster).",
     valueName: '<local|url>',
   },
+  httpAuth: { default: true, parse: bool, doc: 'Require a bearer token on the HTTP API (on|off; off only for local use).', valueName: '<on|off>' },
+  apiTokens: { default: undefined, parse: parseNonEmptyString, doc: 'Comma-separated HTTP API tokens (default: <data-dir>/api-token, generated on first start).', valueName: '<tokens>' },
 };
 
 export const BROKER_CONFIG_KEYS = Object.keys(BROKER_CONFIG_SPECS) as BrokerConfigKey[];

@@ -25,10 +25,10 @@ export function parseBoolean(raw: unknown): boolean {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string') {
     const s = raw.trim().toLowerCase();
-    if (s === 'true') return true;
-    if (s === 'false') return false;
+    if (s === 'true' || s === 'on') return true;
+    if (s === 'false' || s === 'off') return false;
   }
-  throw new Error(`${show(raw)} is not a boolean (true or false)`);
+  throw new Error(`${show(raw)} is not a boolean (true/false or on/off)`);
 }
 
 export function parseNonEmptyString(raw: unknown): string {

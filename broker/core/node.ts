@@ -5,9 +5,12 @@ import { KafkaServer } from '../server/index.js';
 import { RequestDispatcher } from '../handlers/dispatch.js';
 import { Broker } from './broker.js';
 import { startHttpServer } from '../../api/http/server.js';
+import { TableService } from '../../vector/table-service.js';
+import { startFunctionRuntime } from '../../stream-functions/node-runtime.js';
 
 export interface FloeNode {
   broker: Broker;
+  tables: TableService;
   kafka: { host: string; port: number };
   http: { host: string; port: number; url: string };
   close(): Promise<void>;
@@ -15,6 +18,7 @@ export interface FloeNode {
 
 export async function startNode(config: BrokerConfig, log: Logger): Promise<FloeNode> {
   const broker = await Broker.open(config, log);
+  const tables = await TableService.open(broker, log);
   const dispatcher = new RequestDispatcher(broker, log);
   const server = new KafkaServer({
     host: config.kafkaHost,
@@ -27,9 +31,14 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
   const kafka = await server.listen();
   // With port 0 the advertised port is only known now.
   if (!config.advertisedPort) config.advertisedPort = kafka.port;
-  await broker.store.registerBroker({ nodeId: config.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null });
-  const http = await startHttpServer(broker, log, { host: config.httpHost, port: config.httpPort, kafka: { ...kafka, connectionCount: () => server.connectionCount } }).catch(async (err: unknown) => {
+  if (broker.cluster) await broker.startCluster();
+  else await broker.store.registerBroker({ nodeId: config.nodeId, host: broker.advertised.host, port: broker.advertised.port, rack: null });
+  const functions = await startFunctionRuntime(broker, tables, log);
+  const auth = { enabled: config.httpAuth, tokens: config.apiTokens?.split(',').map((t) => t.trim()).filter(Boolean) };
+  const http = await startHttpServer(broker, log, { host: config.httpHost, port: config.httpPort, auth, kafka: { ...kafka, connectionCount: () => server.connectionCount } }).catch(async (err: unknown) => {
     await server.close(1_000);
+    await functions.close();
+    await tables.close();
     await broker.close();
     throw err;
   });
@@ -37,6 +46,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
   let closed: Promise<void> | null = null;
   return {
     broker,
+    tables,
     kafka,
     http: { host: http.host, port: http.port, url: http.url },
     close() {
@@ -44,6 +54,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
         broker.closing = true;
         await server.close(10_000);
         await http.close();
+        await functions.close();
+        // Checkpoint so the next start loads snapshots instead of replaying changelogs.
+        await tables.close({ checkpoint: true });
         await broker.close();
       })();
       return closed;

@@ -1,0 +1,124 @@
+// Metrics the HTTP API adds to the broker's registry: per-route latency, plus gauges collected on
+// scrape (log size/segments per partition, consumer group lag, fsyncs, connections).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Broker } from '../../broker/core/broker.js';
+
+export interface MetricSources {
+  broker: Broker;
+  kafkaConnections?: () => number;
+  httpConnections?: () => number;
+  consumerInstances?: () => number;
+}
+
+export class HttpMetrics {
+  readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly recordsOut: Counter<'topic' | 'partition'>;
+  sources: MetricSources;
+
+  private constructor(registry: Registry, sources: MetricSources) {
+    this.sources = sources;
+    const src = (): MetricSources => this.sources;
+    const r = [registry];
+    this.requestDuration = new Histogram({
+      name: 'floe_http_request_duration_seconds',
+      help: 'HTTP request handling time by route',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.recordsOut = new Counter({ name: 'floe_http_records_out_total', help: 'Records served over HTTP (reads, consumers, SSE)', labelNames: ['topic', 'partition'], registers: r });
+    new Gauge({
+      name: 'floe_partition_log_size_bytes',
+      help: 'Bytes on disk per partition log',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const { topic, partition, log } of src().broker.topics.allLogs()) this.set({ topic, partition }, log.sizeBytes());
+      },
+    });
+    new Gauge({
+      name: 'floe_partition_log_segments',
+      help: 'Segment files per partition log',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const { topic, partition, log } of src().broker.topics.allLogs()) this.set({ topic, partition }, log.segmentCount());
+      },
+    });
+    new Gauge({
+      name: 'floe_partition_high_watermark',
+      help: 'High watermark per partition',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const { topic, partition, log } of src().broker.topics.allLogs()) this.set({ topic, partition }, log.highWatermark);
+      },
+    });
+    new Gauge({
+      name: 'floe_consumer_group_lag',
+      help: 'High watermark minus committed offset, per group and partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers: r,
+      collect() {
+        this.reset();
+        const b = src().broker;
+        for (const groupId of b.groups.store.groupIds()) {
+          const f = b.groups.fetchOffsets(groupId, null);
+          for (const t of f.topics) {
+            for (const p of t.partitions) {
+              const log = b.topics.partition(t.name, p.partitionIndex);
+              if (!log || p.committedOffset < 0) continue;
+              this.set({ group: groupId, topic: t.name, partition: p.partitionIndex }, Math.max(0, log.highWatermark - p.committedOffset));
+            }
+          }
+        }
+      },
+    });
+    new Counter({
+      name: 'floe_log_fsyncs_total',
+      help: 'fdatasync calls issued by the log (group commit)',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(src().broker.syncer.fsyncCount);
+      },
+    });
+    new Gauge({
+      name: 'floe_kafka_connections',
+      help: 'Open Kafka client connections',
+      registers: r,
+      collect() {
+        this.set(src().kafkaConnections?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'floe_http_connections',
+      help: 'Open HTTP connections',
+      registers: r,
+      collect() {
+        this.set(src().httpConnections?.() ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'floe_http_consumer_instances',
+      help: 'Live HTTP consumer instances',
+      registers: r,
+      collect() {
+        this.set(src().consumerInstances?.() ?? 0);
+      },
+    });
+  }
+
+  private static readonly byRegistry = new WeakMap<Registry, HttpMetrics>();
+
+  /** One set per registry (a registry refuses duplicate names); the latest server's sources win. */
+  static for(registry: Registry, sources: MetricSources): HttpMetrics {
+    let m = HttpMetrics.byRegistry.get(registry);
+    if (m) m.sources = sources;
+    else HttpMetrics.byRegistry.set(registry, (m = new HttpMetrics(registry, sources)));
+    return m;
+  }
+}
