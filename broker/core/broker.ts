@@ -4,6 +4,7 @@ import type { BrokerConfig } from '../config/broker-config.js';
 import type { ControlStore } from '../cluster/control-store.js';
 import { LocalControlStore } from '../cluster/local-store.js';
 import { FsyncScheduler, LogManager } from '../log/index.js';
+import { isCompacted, LogCleaner, type CleanTarget } from '../log/cleaner.js';
 import { TopicManager } from './topics.js';
 import { BrokerMetrics } from './metrics.js';
 import { ProducerIdAllocator } from './producer-ids.js';
@@ -11,6 +12,9 @@ import { join } from 'node:path';
 import { GroupCoordinator } from '../groups/group-coordinator.js';
 import { LocalOffsetStore } from '../groups/local-offset-store.js';
 import { LocalOwnership } from '../groups/coordinator-ownership.js';
+import { PostgresControlStore } from '../cluster/postgres-store.js';
+import { PostgresOffsetStore } from '../cluster/postgres-offset-store.js';
+import { ClusterManager, clusterOptionsFromEnv } from '../cluster/cluster-manager.js';
 
 export class Broker {
   readonly metrics = new BrokerMetrics();
@@ -19,7 +23,12 @@ export class Broker {
   readonly topics: TopicManager;
   readonly producerIds: ProducerIdAllocator;
   readonly groups: GroupCoordinator;
+  /** Set with a postgres control store: leases decide which partitions and groups are served here. */
+  readonly cluster: ClusterManager | null = null;
   private readonly cleaners: NodeJS.Timeout[] = [];
+  /** Log compaction for topics whose cleanup.policy includes compact. */
+  readonly logCleaner: LogCleaner;
+  private cleaning: Promise<void> | null = null;
   /** Set once shutdown starts: new work is refused, in-flight work finishes. */
   closing = false;
 
@@ -29,13 +38,37 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.logs = new LogManager({ dataDir: config.dataDir, syncer: this.syncer, logger: log });
+    this.logCleaner = new LogCleaner({ logger: log });
     this.topics = new TopicManager(store, this.logs, config, log);
     this.producerIds = new ProducerIdAllocator(store);
+    let offsets: LocalOffsetStore | PostgresOffsetStore = new LocalOffsetStore(join(config.dataDir, 'groups'), { log });
+    if (store instanceof PostgresControlStore) {
+      const pgOffsets = new PostgresOffsetStore(store.pool, config.nodeId);
+      offsets = pgOffsets;
+      this.topics.clustered = true;
+      this.cluster = new ClusterManager(
+        store,
+        {
+          self: () => ({ nodeId: this.nodeId, host: this.advertised.host, port: this.advertised.port, rack: null }),
+          topics: () => this.topics.list(),
+          partitionDir: (topic, partition) => this.logs.partitionDir(topic, partition),
+          logConfig: (topic) => this.topics.logConfigOf(topic),
+          syncer: this.syncer,
+          setLog: (topic, partition, log) => {
+            if (log) this.topics.adoptLog(topic, partition, log);
+            else this.topics.dropLog(topic, partition);
+          },
+          groupAcquired: (groupId) => pgOffsets.reloadGroup(groupId),
+        },
+        clusterOptionsFromEnv(),
+        log,
+      );
+    }
     this.groups = new GroupCoordinator(
       { groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs, offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000 },
-      new LocalOffsetStore(join(config.dataDir, 'groups'), { log }),
+      offsets,
       { partitionCount: (topic) => this.topics.get(topic)?.partitions },
-      new LocalOwnership(() => ({ nodeId: this.nodeId, ...this.advertised })),
+      this.cluster ?? new LocalOwnership(() => ({ nodeId: this.nodeId, ...this.advertised })),
       undefined,
       log,
     );
@@ -56,7 +89,7 @@ export class Broker {
   }
 
   static async open(config: BrokerConfig, log: Logger): Promise<Broker> {
-    const store = new LocalControlStore(config.dataDir);
+    const store: ControlStore = config.control === 'local' ? new LocalControlStore(config.dataDir) : new PostgresControlStore({ url: config.control });
     await store.open();
     const b = new Broker(config, store, log);
     await b.topics.openAll();
@@ -71,11 +104,37 @@ export class Broker {
     }, this.config.logRetentionCheckIntervalMs);
     retention.unref();
     this.cleaners.push(retention);
+    const compaction = setInterval(() => {
+      void this.runCleaner();
+    }, this.config.logCleanerIntervalMs);
+    compaction.unref();
+    this.cleaners.push(compaction);
+  }
+
+  /** One pass of the log cleaner over compacted partitions, sequentially; never overlaps itself. */
+  runCleaner(): Promise<void> {
+    this.cleaning ??= (async () => {
+      const targets: CleanTarget[] = [];
+      for (const { topic, partition, log } of this.topics.allLogs()) {
+        try {
+          targets.push({ name: `${topic}-${partition}`, log, config: this.topics.logConfigOf(topic) });
+        } catch (err) {
+          this.log.error({ err, topic, partition }, 'cannot read topic config for compaction');
+        }
+      }
+      await this.logCleaner.cleanAll(targets);
+    })().finally(() => {
+      this.cleaning = null;
+    });
+    return this.cleaning;
   }
 
   async runRetention(now = Date.now()): Promise<void> {
     for (const { topic, partition, log } of this.topics.allLogs()) {
       try {
+        // cleanup.policy=compact alone keeps data until compaction removes it.
+        const policy = this.topics.logConfigOf(topic).cleanupPolicy;
+        if (isCompacted(policy) && !policy.includes('delete')) continue;
         await log.enforceRetention(now);
       } catch (err) {
         this.log.error({ err, topic, partition }, 'retention failed');
@@ -83,9 +142,17 @@ export class Broker {
     }
   }
 
+  /** Cluster mode: joins the cluster once the listener's address is known. */
+  async startCluster(): Promise<void> {
+    await this.cluster?.start();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     for (const t of this.cleaners) clearInterval(t);
+    // Hand leases over first, while the store is still open.
+    await this.cluster?.stop();
+    await this.logCleaner.stop();
     await this.groups.close();
     await this.logs.closeAll();
     await this.store.close();

@@ -3,6 +3,8 @@ import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { validateProduceRecords } from '../protocol/records/validate.js';
 import { LogError } from '../log/index.js';
+import { LeaseLostError } from '../cluster/lease-lost-error.js';
+import { isCompacted } from '../log/cleaner.js';
 import { defineHandler, type RequestContext } from './types.js';
 
 type PartitionResult = Input<ProduceResponsePartitionProduceResponse>;
@@ -13,6 +15,7 @@ function fail(index: number, errorCode: number, errorMessage: string | null): Pa
 
 export function logErrorCode(err: unknown): { code: number; message: string } {
   if (err instanceof LogError) return { code: ErrorCode[err.code], message: err.message };
+  if (err instanceof LeaseLostError) return { code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: err.message };
   return { code: ErrorCode.KAFKA_STORAGE_ERROR, message: (err as Error)?.message ?? String(err) };
 }
 
@@ -20,7 +23,11 @@ async function producePartition(ctx: RequestContext, topic: string, index: numbe
   const { broker } = ctx;
   if (ctx.apiVersion < 3) return fail(index, ErrorCode.UNSUPPORTED_VERSION, 'Produce requests below v3 (message format v0/v1) are not supported');
   const log = broker.topics.partition(topic, index);
-  if (!log) return fail(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host ${topic}-${index}`);
+  if (!log) {
+    const t = broker.cluster ? broker.topics.get(topic) : undefined;
+    if (t && index >= 0 && index < t.partitions) return fail(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, `Broker ${broker.nodeId} is not the leader of ${topic}-${index}`);
+    return fail(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host ${topic}-${index}`);
+  }
   if (records === null || records.length === 0) return fail(index, ErrorCode.INVALID_RECORD, 'Produce request carries no record batch');
   const cfg = broker.topics.logConfigOf(topic);
   const now = Date.now();
@@ -30,6 +37,8 @@ async function producePartition(ctx: RequestContext, topic: string, index: numbe
     messageTimestampBeforeMaxMs: cfg.messageTimestampBeforeMaxMs,
     messageTimestampAfterMaxMs: cfg.messageTimestampAfterMaxMs,
     now,
+    // Compacted topics need a key on every record, compressed batches included.
+    ...(isCompacted(cfg.cleanupPolicy) ? { compacted: true, deepCheck: true } : {}),
   });
   if ('code' in checked) return fail(index, checked.code, checked.message);
   if (checked.batches.some((b) => b.header.attributes & 0x10)) {

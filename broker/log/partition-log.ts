@@ -1,4 +1,4 @@
-import { unlink } from 'node:fs/promises';
+import { open, readdir, truncate, unlink } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
 import {
   ATTRIBUTES,
@@ -18,6 +18,7 @@ import {
   TIMESTAMP_TYPE_BIT,
 } from '../protocol/records/batch-header.js';
 import { fsyncDir } from './atomic-file.js';
+import { scanBatches } from './batch-scan.js';
 import type { LogConfig } from './config.js';
 import type { EpochHistory } from './epoch-history.js';
 import { LogError } from './errors.js';
@@ -28,6 +29,7 @@ import { silentLogger, type Logger } from './logger.js';
 import type { PartitionMetaStore } from './partition-meta.js';
 import { pruneProducerSnapshots, writeProducerSnapshot } from './producer-snapshot.js';
 import type { ProducerBatch, ProducerInfo, ProducerStateManager } from './producer-state.js';
+import { parseSegmentFile, segmentPath, type ParsedSegmentFile } from './segment-files.js';
 import { SegmentRewrite } from './segment-rewrite.js';
 import { Segment } from './segment.js';
 
@@ -45,6 +47,12 @@ export interface PartitionLogOptions {
   leaderEpoch: number;
   syncer: FsyncScheduler;
   logger?: Logger;
+  /**
+   * Cluster writers: runs after a commit is durable and before it is acknowledged or visible
+   * (checks the lease and publishes the new high watermark). A rejection fences the log: every
+   * pending and later append fails with that error.
+   */
+  beforeAck?: (endOffset: number) => Promise<void>;
 }
 
 /** A sealed segment as seen by compaction. */
@@ -112,7 +120,8 @@ export class PartitionLog {
   private draining = false;
   private commits: Commit[] = [];
   private readonly listeners = new Set<() => void>();
-  private failure: LogError | null = null;
+  private failure: Error | null = null;
+  private readonly beforeAck: ((endOffset: number) => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
   private readonly background = new Set<Promise<unknown>>();
   private readonly retiring = new Set<Segment>();
@@ -126,6 +135,7 @@ export class PartitionLog {
     this.syncer = opts.syncer;
     this.logger = opts.logger ?? silentLogger;
     this.epoch = opts.leaderEpoch;
+    this.beforeAck = opts.beforeAck;
     this.metaStore = loaded.metaStore;
     this.producerState = loaded.producers;
     this.epochs = loaded.epochs;
@@ -212,12 +222,16 @@ export class PartitionLog {
         // Only the first segment needs a lookup; gaps left by compaction fall through to the next.
         const pos = i === 0 ? await seg.locate(offset) : 0;
         if (pos === null) continue;
-        const r = await seg.readFrom(pos, maxBytes - total, upTo, opts?.minOneBatch === true && total === 0);
+        // A segment never serves offsets its successor starts at: bytes a fenced writer added
+        // to a sealed segment after takeover stay invisible.
+        const next = segs[i + 1];
+        const bound = next !== undefined ? Math.min(upTo, next.baseOffset) : upTo;
+        const r = await seg.readFrom(pos, maxBytes - total, bound, opts?.minOneBatch === true && total === 0);
         if (r.data.length > 0) {
           parts.push(r.data);
           total += r.data.length;
         }
-        if (r.reachedUpTo || !r.exhausted || total >= maxBytes) break;
+        if ((r.reachedUpTo && bound === upTo) || (!r.exhausted && !r.reachedUpTo) || total >= maxBytes) break;
       }
       return parts.length === 1 ? parts[0]! : parts.length === 0 ? EMPTY : Buffer.concat(parts, total);
     } finally {
@@ -374,6 +388,94 @@ export class PartitionLog {
     return this.closing;
   }
 
+  /**
+   * Closes without writing anything (no indexes, snapshot, or metadata): for a writer that lost
+   * its lease, whose files now belong to the next writer. Pending appends fail with `reason`.
+   */
+  abandon(reason: Error): Promise<void> {
+    if (this.failure === null) this.failure = reason;
+    this.closing ??= (async () => {
+      for (const item of this.queue.splice(0)) item.reject(reason);
+      for (const c of this.commits) {
+        for (const w of c.waiters) w.item.reject(reason);
+        c.settle(reason);
+      }
+      this.commits = [];
+      await Promise.allSettled([...this.background]);
+      await Promise.all(this.segments.map((s) => s.closeHandle()));
+      this.listeners.clear();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * Cuts the log in `dir` (not open) back to `endOffset`: drops every batch at or past it, and
+   * segments starting past it, so the next open sees exactly the offsets below `endOffset`.
+   * Used at takeover to seal the previous writer's epoch at its last acknowledged offset.
+   * Returns the bytes dropped.
+   */
+  static async truncateTo(dir: string, endOffset: number, logger: Logger = silentLogger): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+    const files = names
+      .map(parseSegmentFile)
+      .filter((f): f is ParsedSegmentFile => f !== null && f.kind === 'log' && f.suffix === '')
+      .sort((a, b) => a.baseOffset - b.baseOffset || a.epoch - b.epoch);
+    let dropped = 0;
+    const remove = async (f: ParsedSegmentFile): Promise<void> => {
+      for (const kind of ['log', 'index', 'timeindex'] as const) await unlink(segmentPath(dir, f.baseOffset, f.epoch, kind)).catch(() => {});
+    };
+    // Whole segments past the end go; the first one is kept (emptied) so the log keeps its start.
+    while (files.length > 1 && files[files.length - 1]!.baseOffset >= endOffset) {
+      const f = files.pop()!;
+      dropped += (await open(segmentPath(dir, f.baseOffset, f.epoch, 'log'), 'r').then(async (fh) => {
+        try {
+          return (await fh.stat()).size;
+        } finally {
+          await fh.close();
+        }
+      }).catch(() => 0));
+      await remove(f);
+    }
+    const last = files[files.length - 1];
+    if (last !== undefined) {
+      const path = segmentPath(dir, last.baseOffset, last.epoch, 'log');
+      const fh = await open(path, 'r+');
+      try {
+        const size = (await fh.stat()).size;
+        let cut = size;
+        if (last.baseOffset >= endOffset) cut = 0;
+        else {
+          const res = await scanBatches(fh, 0, size, {}, (h, position) => {
+            if (h.baseOffset >= endOffset) {
+              cut = position;
+              return false;
+            }
+            return true;
+          });
+          if (res.stop !== 'stopped') cut = res.end;
+        }
+        if (cut < size) {
+          await fh.truncate(cut);
+          await fh.datasync();
+          dropped += size - cut;
+          // Indexes may point past the cut; they are rebuilt on open.
+          for (const kind of ['index', 'timeindex'] as const) await truncate(segmentPath(dir, last.baseOffset, last.epoch, kind), 0).catch(() => {});
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    await fsyncDir(dir);
+    if (dropped > 0) logger.warn({ dir, endOffset, dropped }, 'truncated the log to the sealed end of the previous epoch');
+    return dropped;
+  }
+
   /** Called whenever the high watermark advances; returns an unsubscribe function. */
   onAdvance(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -480,10 +582,21 @@ export class PartitionLog {
     const commit = this.newCommit(waiters);
     this.commits.push(commit);
     const sync = wrote ? this.syncer.sync(seg.writeHandle) : Promise.resolve();
+    const gate = this.beforeAck;
     sync.then(
       () => {
-        commit.done = true;
-        this.advance();
+        if (gate === undefined) {
+          commit.done = true;
+          this.advance();
+          return;
+        }
+        gate(commit.endOffset).then(
+          () => {
+            commit.done = true;
+            this.advance();
+          },
+          (err: Error) => this.fail(err, true),
+        );
       },
       (err: Error) => this.fail(err),
     );
@@ -523,11 +636,15 @@ export class PartitionLog {
     }
   }
 
-  /** A failed write or sync leaves memory and disk out of step: the log goes offline. */
-  private fail(err: Error): void {
+  /**
+   * A failed write or sync leaves memory and disk out of step: the log goes offline. `fenced`:
+   * the commit gate refused (the writer lost its lease); its error is passed on as is.
+   */
+  private fail(err: Error, fenced = false): void {
     if (this.failure === null) {
-      this.failure = new LogError('KAFKA_STORAGE_ERROR', `log ${this.dir} failed: ${err.message}`);
-      this.logger.error({ dir: this.dir, err }, 'partition log failed; it accepts no more appends');
+      this.failure = fenced ? err : new LogError('KAFKA_STORAGE_ERROR', `log ${this.dir} failed: ${err.message}`);
+      if (fenced) this.logger.warn({ dir: this.dir, err: err.message }, 'partition log fenced; it accepts no more appends');
+      else this.logger.error({ dir: this.dir, err }, 'partition log failed; it accepts no more appends');
     }
     for (const c of this.commits) {
       for (const w of c.waiters) w.item.reject(this.failure);
