@@ -7,7 +7,7 @@ import { defineHandler } from './types.js';
 
 type Result = Input<CreatePartitionsResponseCreatePartitionsTopicResult>;
 
-const MAX_PARTITIONS = 100_000;
+const MAX_PARTITIONS = 10_000;
 
 async function grow(t: CreatePartitionsRequestCreatePartitionsTopic, validateOnly: boolean, ctx: RequestContext): Promise<Result> {
   const { broker } = ctx;

@@ -10,6 +10,29 @@ const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 export function topicMetadata(broker: Broker, t: TopicRecord): Input<MetadataResponseMetadataResponseTopic> {
   const node = broker.nodeId;
+  const cluster = broker.cluster;
+  if (cluster) {
+    // Every live broker can serve any partition from the shared medium: all are replicas and in sync.
+    const all = cluster.liveBrokers().map((b) => b.nodeId);
+    return {
+      errorCode: ErrorCode.NONE,
+      name: t.name,
+      topicId: t.topicId,
+      isInternal: t.name.startsWith('__'),
+      partitions: Array.from({ length: t.partitions }, (_, p) => {
+        const { leaderId, leaderEpoch } = cluster.leaderOf(t.name, p);
+        return {
+          errorCode: leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+          partitionIndex: p,
+          leaderId,
+          leaderEpoch,
+          replicaNodes: all,
+          isrNodes: all,
+          offlineReplicas: [],
+        };
+      }),
+    };
+  }
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
@@ -43,9 +66,14 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
     } else {
       const autoCreate = ctx.apiVersion < 4 || req.allowAutoTopicCreation;
       for (const rt of req.topics!) {
-        if (rt.name === null || rt.name === '') {
-          const t = rt.topicId !== ZERO_UUID ? broker.topics.byId(rt.topicId) : undefined;
-          topics.push(t ? topicMetadata(broker, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId: rt.topicId, partitions: [] });
+        if (rt.topicId !== ZERO_UUID && (rt.name === null || rt.name === '')) {
+          const t = broker.topics.byId(rt.topicId);
+          // The response name is nullable only from v12; older versions get ''.
+          topics.push(t ? topicMetadata(broker, t) : { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: ctx.apiVersion >= 12 ? null : '', topicId: rt.topicId, partitions: [] });
+          continue;
+        }
+        if (rt.name === null) {
+          topics.push({ errorCode: ErrorCode.INVALID_REQUEST, name: ctx.apiVersion >= 12 ? null : '', partitions: [] });
           continue;
         }
         const invalid = validateTopicName(rt.name);
@@ -65,10 +93,12 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       }
     }
     const { host, port } = broker.advertised;
+    const brokers = broker.cluster ? broker.cluster.liveBrokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })) : [{ nodeId: broker.nodeId, host, port, rack: null }];
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host, port, rack: null }],
+      brokers,
       clusterId: broker.clusterId,
+      // Any broker can administer the cluster (the store serializes), so each names itself.
       controllerId: broker.nodeId,
       topics,
       clusterAuthorizedOperations: -2147483648,

@@ -43,6 +43,8 @@ export class KafkaConnection {
   private peerEnded = false;
   private ended = false;
   private closedFlag = false;
+  /** Token of the first request whose handler failed: answer everything before it, then close. */
+  private poison: number | null = null;
   /** 'drain' only fires above the stream's own mark, so ours must not be lower. */
   private readonly highWater: number;
   readonly closedPromise: Promise<void>;
@@ -118,7 +120,7 @@ export class KafkaConnection {
 
   private onData(chunk: Buffer): void {
     this.hooks.bytesIn(chunk.length);
-    if (this.draining || this.closedFlag) return;
+    if (this.draining || this.closedFlag || this.poison !== null) return;
     let frames: Buffer[];
     try {
       frames = this.decoder.push(chunk);
@@ -170,13 +172,13 @@ export class KafkaConnection {
     try {
       result = this.opts.handler(frame, this.info);
     } catch (err) {
-      this.fail(err, frame);
+      this.failRequest(err, frame, token);
       return;
     }
     if (result !== null && !Array.isArray(result) && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<Buffer[] | null>).then(
         (body) => this.complete(token, body, frame),
-        (err: unknown) => this.fail(err, frame),
+        (err: unknown) => this.failRequest(err, frame, token),
       );
     } else {
       this.complete(token, result as Buffer[] | null, frame);
@@ -186,11 +188,14 @@ export class KafkaConnection {
   private complete(token: number, body: Buffer[] | null, frame: Buffer): void {
     if (this.closedFlag) return;
     if (body !== null && !Array.isArray(body)) {
-      this.fail(new TypeError('frame handler must return Buffer[] or null'), frame);
+      this.failRequest(new TypeError('frame handler must return Buffer[] or null'), frame, token);
       return;
     }
+    // Requests after a failed one are never answered: the connection closes after it.
+    if (this.poison !== null && token > this.poison) body = null;
     const ready = this.order.settle(token, body);
     if (ready.length > 0 && !this.write(ready, frame)) return;
+    if (this.closeIfPoisonReached()) return;
     this.maybeEnd();
     // A sync handler completes inside pump(); the loop there picks up the freed slot.
     if (!this.pumping) this.pump();
@@ -221,6 +226,35 @@ export class KafkaConnection {
     return true;
   }
 
+  /**
+   * A request that cannot be answered closes the connection, as in Kafka, but only after the
+   * responses to earlier requests on it are written: a pipelining client must not lose them.
+   */
+  private failRequest(err: unknown, frame: Buffer, token: number): void {
+    if (this.closedFlag) return;
+    this.opts.logger.warn({ conn: this.info.id, ...describeFrame(frame), err }, 'closing kafka connection after earlier responses: request handler failed');
+    if (this.poison === null || token < this.poison) this.poison = token;
+    // Read nothing more; frames already queued will never be answered.
+    this.queued = [];
+    this.queuedHead = 0;
+    this.socket.pause();
+    this.paused = true;
+    const ready = this.order.settle(token, null);
+    if (ready.length > 0 && !this.write(ready, frame)) return;
+    this.closeIfPoisonReached();
+  }
+
+  private closeIfPoisonReached(): boolean {
+    if (this.poison === null || this.order.nextUnreleased <= this.poison) return false;
+    if (!this.ended) {
+      this.ended = true;
+      // end() flushes what was written; destroy shortly after in case the peer never reads.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 5_000).unref();
+    }
+    return true;
+  }
+
   private fail(err: unknown, frame: Buffer): void {
     if (this.closedFlag) return;
     this.opts.logger.warn(
@@ -231,7 +265,7 @@ export class KafkaConnection {
   }
 
   private updateFlow(): void {
-    if (this.closedFlag || this.draining) return;
+    if (this.closedFlag || this.draining || this.poison !== null) return;
     const shouldPause =
       this.queuedHead < this.queued.length ||
       this.order.size >= this.opts.maxInFlight ||

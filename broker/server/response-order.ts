@@ -19,6 +19,11 @@ export class ResponseOrder {
     return this.slots.length - this.head;
   }
 
+  /** Token of the oldest request not yet released (all tokens below it have been answered). */
+  get nextUnreleased(): number {
+    return this.base + this.head;
+  }
+
   /** Reserves the next position; pass the returned token to settle(). */
   reserve(): number {
     this.slots.push({ done: false, body: null });

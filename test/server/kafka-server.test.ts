@@ -173,6 +173,22 @@ describe('KafkaServer bad input', () => {
     await until(() => server.connectionCount === 1);
   });
 
+  it('answers earlier pipelined requests before closing for a failed one, and none after it', async () => {
+    const { port } = await start(async (f) => {
+      const id = correlationOf(f);
+      if (id === 2) throw new Error('cannot parse');
+      // The earlier request finishes after the failing one.
+      if (id === 1) await new Promise((r) => setTimeout(r, 50));
+      return [request(id)];
+    });
+    const a = await client(port);
+    a.send(request(1));
+    a.send(request(2));
+    a.send(request(3));
+    await a.closedPromise;
+    expect(a.frames.map(correlationOf)).toEqual([1]);
+  });
+
   it('survives a client resetting the connection mid-request', async () => {
     const started = deferred<void>();
     const { server, port } = await start(async (f) => {
