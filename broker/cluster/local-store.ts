@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { BrokerRecord, ControlStore, TopicRecord } from './control-store.js';
+import type { BrokerRecord, ControlStore, LeaseKey, LeaseRecord, ManifestEpoch, TopicRecord } from './control-store.js';
 import { ControlStoreError } from './control-store.js';
 
 interface LocalState {
@@ -9,6 +9,8 @@ interface LocalState {
   clusterId: string;
   nextProducerId: number;
   topics: Record<string, TopicRecord>;
+  /** Lease epochs and manifests survive restarts; expiries are in memory only. */
+  leases?: Record<LeaseKey, { holder: number; epoch: number; highWatermark: number; epochStartOffset: number; manifest: ManifestEpoch[] }>;
 }
 
 /** Writes `data` to `path` so that a crash leaves either the old or the new file, never a mix. */
@@ -36,6 +38,7 @@ export class LocalControlStore implements ControlStore {
   private state!: LocalState;
   private readonly path: string;
   private brokers: BrokerRecord[] = [];
+  private readonly expiries = new Map<LeaseKey, number>();
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly dataDir: string) {
@@ -65,8 +68,81 @@ export class LocalControlStore implements ControlStore {
     this.brokers = [b];
   }
 
+  async deregisterBroker(nodeId: number): Promise<void> {
+    this.brokers = this.brokers.filter((b) => b.nodeId !== nodeId);
+  }
+
   async liveBrokers(): Promise<BrokerRecord[]> {
     return this.brokers;
+  }
+
+  async refresh(): Promise<void> {}
+
+  // One process is the whole cluster, so the local clock is the store's clock.
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
+  async acquireLease(key: LeaseKey, holder: number, ttlMs: number): Promise<LeaseRecord | null> {
+    const now = Date.now();
+    const leases = (this.state.leases ??= {});
+    const cur = leases[key];
+    const valid = cur !== undefined && (this.expiries.get(key) ?? 0) > now;
+    if (cur !== undefined && valid && cur.holder !== holder) return null;
+    if (cur === undefined || !valid || cur.holder !== holder) {
+      const epoch = cur === undefined ? 0 : cur.epoch + 1;
+      const start = cur?.highWatermark ?? 0;
+      const manifest = cur?.manifest ?? [];
+      const open = manifest[manifest.length - 1];
+      if (open !== undefined && open.endOffset === null) open.endOffset = start;
+      manifest.push({ epoch, holder, startOffset: start, endOffset: null });
+      leases[key] = { holder, epoch, highWatermark: start, epochStartOffset: start, manifest };
+      await this.persist();
+    }
+    this.expiries.set(key, now + ttlMs);
+    return this.leaseRecord(key, now);
+  }
+
+  async renewLeases(holder: number, ttlMs: number): Promise<LeaseRecord[]> {
+    const now = Date.now();
+    const out: LeaseRecord[] = [];
+    for (const [key, l] of Object.entries(this.state.leases ?? {})) {
+      if (l.holder !== holder || (this.expiries.get(key) ?? 0) <= now) continue;
+      this.expiries.set(key, now + ttlMs);
+      out.push(this.leaseRecord(key, now));
+    }
+    return out;
+  }
+
+  async releaseLease(key: LeaseKey, holder: number, epoch: number): Promise<void> {
+    const l = this.state.leases?.[key];
+    if (l !== undefined && l.holder === holder && l.epoch === epoch) this.expiries.set(key, 0);
+  }
+
+  async listLeases(prefix = ''): Promise<LeaseRecord[]> {
+    const now = Date.now();
+    return Object.keys(this.state.leases ?? {})
+      .filter((k) => k.startsWith(prefix))
+      .sort()
+      .map((k) => this.leaseRecord(k, now));
+  }
+
+  async publishHighWatermark(key: LeaseKey, holder: number, epoch: number, highWatermark: number): Promise<boolean> {
+    const l = this.state.leases?.[key];
+    if (l === undefined || l.holder !== holder || l.epoch !== epoch || (this.expiries.get(key) ?? 0) <= Date.now()) return false;
+    // Kept in memory: a single node re-derives its high watermark from the log on restart.
+    if (highWatermark > l.highWatermark) l.highWatermark = highWatermark;
+    return true;
+  }
+
+  async manifest(key: LeaseKey): Promise<ManifestEpoch[]> {
+    return (this.state.leases?.[key]?.manifest ?? []).map((m) => ({ ...m }));
+  }
+
+  private leaseRecord(key: LeaseKey, now: number): LeaseRecord {
+    const l = this.state.leases![key]!;
+    const expiresAt = this.expiries.get(key) ?? 0;
+    return { key, holder: l.holder, epoch: l.epoch, expiresAt, valid: expiresAt > now, highWatermark: l.highWatermark, epochStartOffset: l.epochStartOffset };
   }
 
   listTopics(): TopicRecord[] {

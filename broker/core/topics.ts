@@ -19,6 +19,8 @@ export class TopicError extends Error {
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 export const MAX_TOPIC_NAME = 249;
+/** Kafka's controller refuses more partitions than this in one request. */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
 
 export function validateTopicName(name: string): string | null {
   if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
@@ -42,6 +44,8 @@ export class TopicManager {
   private readonly creating = new Map<string, Promise<TopicRecord>>();
   /** Called after a topic is deleted (e.g. to drop its committed offsets). */
   readonly onDeleted: Array<(topic: string) => void | Promise<void>> = [];
+  /** Cluster mode: a broker opens only the logs it holds leases for (see adoptLog). */
+  clustered = false;
 
   constructor(
     private readonly store: ControlStore,
@@ -71,12 +75,16 @@ export class TopicManager {
     return this.logs.get(`${topic}/${partition}`);
   }
 
-  async create(spec: CreateTopicSpec): Promise<TopicRecord> {
+  create(spec: CreateTopicSpec): Promise<TopicRecord> {
+    return spec.validateOnly ? this.createNow(spec) : this.serialized(spec.name, () => this.createNow(spec));
+  }
+
+  private async createNow(spec: CreateTopicSpec): Promise<TopicRecord> {
     const bad = validateTopicName(spec.name);
     if (bad) throw new TopicError(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
     const partitions = spec.partitions === -1 ? this.config.numPartitions : spec.partitions;
     if (!Number.isInteger(partitions) || partitions <= 0) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0, got ${partitions}.`);
-    if (partitions > 100_000) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} exceeds the limit of 100000.`);
+    if (partitions > MAX_PARTITIONS_PER_REQUEST) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} exceeds the limit of ${MAX_PARTITIONS_PER_REQUEST} per request.`);
     const rf = spec.replicationFactor === -1 ? 1 : spec.replicationFactor;
     // Durability comes from the shared medium, so any requested factor is met by one writer;
     // reject only nonsense values, like Kafka does.
@@ -131,7 +139,25 @@ export class TopicManager {
     }
   }
 
-  async delete(name: string): Promise<void> {
+  /** Runs topic-structure changes (create/delete/add partitions) of one topic one at a time. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(name) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.locks.set(name, tail);
+    void tail.then(() => {
+      if (this.locks.get(name) === tail) this.locks.delete(name);
+    });
+    return run;
+  }
+
+  delete(name: string): Promise<void> {
+    return this.serialized(name, () => this.deleteNow(name));
+  }
+
+  private async deleteNow(name: string): Promise<void> {
+    await this.creating.get(name)?.catch(() => undefined);
     const t = this.store.getTopic(name);
     if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic: ${name}`);
     await this.store.deleteTopic(name);
@@ -141,7 +167,11 @@ export class TopicManager {
     this.log.info({ topic: name }, 'topic deleted');
   }
 
-  async addPartitions(name: string, total: number, validateOnly = false): Promise<void> {
+  addPartitions(name: string, total: number, validateOnly = false): Promise<void> {
+    return this.serialized(name, () => this.addPartitionsNow(name, total, validateOnly));
+  }
+
+  private async addPartitionsNow(name: string, total: number, validateOnly: boolean): Promise<void> {
     const t = this.store.getTopic(name);
     if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
     if (total < t.partitions) throw new TopicError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${t.partitions} partitions, which is higher than the requested ${total}.`);
@@ -177,6 +207,19 @@ export class TopicManager {
     return toLogConfig(this.store.getTopic(name)?.configs ?? {}, this.config);
   }
 
+  /** Cluster mode: this broker now writes the partition through `log`. */
+  adoptLog(topic: string, partition: number, log: PartitionLog): void {
+    this.logs.set(`${topic}/${partition}`, log);
+  }
+
+  /** Cluster mode: stops serving the partition here; returns its log for the caller to close. */
+  dropLog(topic: string, partition: number): PartitionLog | undefined {
+    const key = `${topic}/${partition}`;
+    const log = this.logs.get(key);
+    this.logs.delete(key);
+    return log;
+  }
+
   allLogs(): Array<{ topic: string; partition: number; log: PartitionLog }> {
     return [...this.logs].map(([k, log]) => {
       const i = k.lastIndexOf('/');
@@ -185,11 +228,18 @@ export class TopicManager {
   }
 
   private async openLogs(t: TopicRecord): Promise<void> {
+    if (this.clustered) return;
     const lc = toLogConfig(t.configs, this.config);
-    for (let p = 0; p < t.partitions; p++) {
-      const key = `${t.name}/${p}`;
-      if (this.logs.has(key)) continue;
-      this.logs.set(key, await this.logManager.open(t.name, p, lc, t.leaderEpochs[p] ?? 0));
-    }
+    // Opening a partition creates files and fsyncs directories: do a few at a time.
+    let next = 0;
+    const worker = async () => {
+      while (next < t.partitions) {
+        const p = next++;
+        const key = `${t.name}/${p}`;
+        if (this.logs.has(key)) continue;
+        this.logs.set(key, await this.logManager.open(t.name, p, lc, t.leaderEpochs[p] ?? 0));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, t.partitions) }, worker));
   }
 }

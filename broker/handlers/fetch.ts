@@ -7,11 +7,14 @@ import { logErrorCode } from './produce.js';
 
 type PartitionData = Input<FetchResponsePartitionData>;
 
+/** What a Fetch needs of a partition: the local log, or (cluster) a view of one led elsewhere. */
+type ReadableLog = Pick<PartitionLog, 'highWatermark' | 'logStartOffset' | 'logEndOffset' | 'leaderEpoch' | 'read' | 'onAdvance'>;
+
 interface Target {
   topic: string;
   topicId: string;
   partition: number;
-  log: PartitionLog | undefined;
+  log: ReadableLog | undefined;
   error: number;
   fetchOffset: number;
   maxBytes: number;
@@ -34,7 +37,13 @@ function resolveTargets(req: FetchRequest, ctx: RequestContext): Target[] {
         topicId: rec?.topicId ?? ft.topicId,
         partition: fp.partition,
         log,
-        error: log ? ErrorCode.NONE : byId && !rec ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        error: log
+          ? ErrorCode.NONE
+          : byId && !rec
+            ? ErrorCode.UNKNOWN_TOPIC_ID
+            : rec && broker.cluster && fp.partition >= 0 && fp.partition < rec.partitions
+              ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         fetchOffset: fp.fetchOffset,
         maxBytes: fp.partitionMaxBytes,
         currentLeaderEpoch: fp.currentLeaderEpoch,
@@ -86,8 +95,26 @@ async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: Pa
   return { parts, bytes };
 }
 
+/** Cluster: partitions led by another broker are read from the shared medium. */
+async function attachRemoteViews(targets: Target[], ctx: RequestContext): Promise<void> {
+  const cluster = ctx.broker.cluster;
+  if (!cluster) return;
+  for (const t of targets) {
+    if (t.log || t.error !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
+    try {
+      const view = await cluster.readView(t.topic, t.partition);
+      if (view) {
+        t.log = view;
+        t.error = ErrorCode.NONE;
+      }
+    } catch (err) {
+      ctx.log.warn({ err, topic: t.topic, partition: t.partition }, 'cannot read a partition from the shared medium');
+    }
+  }
+}
+
 /** Resolves when any of the logs advances or the deadline passes. */
-function waitForData(logs: PartitionLog[], ms: number): Promise<void> {
+function waitForData(logs: ReadableLog[], ms: number): Promise<void> {
   return new Promise((resolve) => {
     const offs: Array<() => void> = [];
     const done = () => {
@@ -108,6 +135,7 @@ export default defineHandler<FetchRequest, FetchResponse>({
   write: writeFetchResponse,
   async handle(req, ctx) {
     const targets = resolveTargets(req, ctx);
+    await attachRemoteViews(targets, ctx);
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
     let result = await readAll(targets, maxBytes);

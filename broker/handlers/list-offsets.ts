@@ -66,7 +66,17 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           t.partitions.map(async (p): Promise<PartitionResult> => {
             const base = { partitionIndex: p.partitionIndex, timestamp: -1, offset: -1, leaderEpoch: -1 };
             const log = broker.topics.partition(t.name, p.partitionIndex);
-            if (!log) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            if (!log) {
+              const rec = broker.cluster ? broker.topics.get(t.name) : undefined;
+              const led = rec !== undefined && p.partitionIndex >= 0 && p.partitionIndex < rec.partitions;
+              // Cluster: the earliest and latest offsets of a partition led elsewhere come from the shared medium.
+              const view = led && (p.timestamp === LATEST || p.timestamp === EARLIEST) ? await broker.cluster!.readView(t.name, p.partitionIndex).catch(() => undefined) : undefined;
+              if (view) {
+                const offset = p.timestamp === LATEST ? view.highWatermark : view.logStartOffset;
+                return { ...base, errorCode: ErrorCode.NONE, offset, leaderEpoch: view.leaderEpoch };
+              }
+              return { ...base, errorCode: led ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+            }
             if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== log.leaderEpoch) {
               return { ...base, errorCode: p.currentLeaderEpoch > log.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH };
             }
