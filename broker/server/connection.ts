@@ -239,6 +239,8 @@ export class KafkaConnection {
     this.queuedHead = 0;
     this.socket.pause();
     this.paused = true;
+    // Later requests may already have finished; their answers must not go out either.
+    this.order.dropAfter(this.poison);
     const ready = this.order.settle(token, null);
     if (ready.length > 0 && !this.write(ready, frame)) return;
     this.closeIfPoisonReached();

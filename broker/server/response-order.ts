@@ -24,6 +24,11 @@ export class ResponseOrder {
     return this.base + this.head;
   }
 
+  /** Forgets the bodies of every slot after `token` (already settled or not): they will be sent as nothing. */
+  dropAfter(token: number): void {
+    for (let i = token - this.base + 1; i < this.slots.length; i++) this.slots[i]!.body = null;
+  }
+
   /** Reserves the next position; pass the returned token to settle(). */
   reserve(): number {
     this.slots.push({ done: false, body: null });

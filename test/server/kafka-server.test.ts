@@ -189,6 +189,25 @@ describe('KafkaServer bad input', () => {
     expect(a.frames.map(correlationOf)).toEqual([1]);
   });
 
+  it('never answers a request after a failed one, even one that finished first', async () => {
+    const { port } = await start(async (f) => {
+      const id = correlationOf(f);
+      // 1 is slow, 2 fails after 3 has already finished.
+      if (id === 1) await new Promise((r) => setTimeout(r, 80));
+      if (id === 2) {
+        await new Promise((r) => setTimeout(r, 40));
+        throw new Error('late failure');
+      }
+      return [request(id)];
+    });
+    const a = await client(port);
+    a.send(request(1));
+    a.send(request(2));
+    a.send(request(3));
+    await a.closedPromise;
+    expect(a.frames.map(correlationOf)).toEqual([1]);
+  });
+
   it('survives a client resetting the connection mid-request', async () => {
     const started = deferred<void>();
     const { server, port } = await start(async (f) => {
