@@ -15,6 +15,13 @@ export class BrokerMetrics {
   readonly recordsIn = new Counter({ name: 'floe_topic_records_in_total', help: 'Records produced', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'floe_topic_bytes_out_total', help: 'Record bytes fetched', labelNames: ['topic', 'partition'], registers: [this.registry] });
 
+  readonly fsyncLatency = new Histogram({
+    name: 'floe_log_fsync_duration_seconds',
+    help: 'fdatasync latency of log segments (group commit: one sync covers many appends)',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'floe_' });
   }

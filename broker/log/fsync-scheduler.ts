@@ -14,6 +14,8 @@ const noop = (): void => {};
 export class FsyncScheduler {
   private readonly files = new Map<FileHandle, FileSyncState>();
   private syncs = 0;
+  /** Called with each fdatasync's duration in ms (for the fsync latency histogram). */
+  onSyncDone: ((ms: number) => void) | null = null;
 
   /** Number of fdatasync calls issued so far. */
   get fsyncCount(): number {
@@ -41,7 +43,9 @@ export class FsyncScheduler {
 
   private start(fh: FileHandle, st: FileSyncState): Promise<void> {
     this.syncs++;
+    const t0 = performance.now();
     const p: Promise<void> = fh.datasync().finally(() => {
+      this.onSyncDone?.(performance.now() - t0);
       if (st.running === p) st.running = null;
       if (st.running === null && st.queued === null) this.files.delete(fh);
     });

@@ -28,7 +28,8 @@ export class Writer {
       this.chunks.push(this.buf.subarray(0, this.pos));
       this.flushed += this.pos;
     }
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    // Grow geometrically: most responses are small, and a 64 KiB chunk per response is GC churn.
+    this.buf = Buffer.allocUnsafe(Math.max(n, Math.min(CHUNK, Math.max(256, this.flushed * 2))));
     this.pos = 0;
   }
 
