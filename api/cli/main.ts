@@ -3,6 +3,12 @@ import { Command, CommanderError } from 'commander';
 import { registerServe } from './serve.js';
 import { registerClientCommands } from './commands/index.js';
 
+// `floe … | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program.name('floe').description('Floe: an event-streaming engine with the Kafka wire protocol at its core').version('0.1.0');
 program.exitOverride();

@@ -357,6 +357,84 @@ def group_consume(bootstrap, topic, group, expected_count):
             "assignment": assignment, "perPartition": per_partition, "committed": committed, "records": records}
 
 
+def emit(event, **fields):
+    # Flushed per line: a SIGKILLed member must not lose what it already reported.
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def member(bootstrap, topic, group, options):
+    """Long-running group member: prints processed records and commits as JSON lines.
+
+    Commits synchronously after each batch; SIGTERM closes the consumer (LeaveGroup)."""
+    import signal
+    opt = dict(o.split("=", 1) for o in options)
+    conf = {
+        **base_conf(bootstrap, opt.get("client", "floe-member")),
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": int(opt.get("session", "6000")),
+        "heartbeat.interval.ms": 1000,
+        "max.poll.interval.ms": 20000,
+    }
+    if "assignor" in opt:
+        conf["partition.assignment.strategy"] = opt["assignor"]
+    if "instance" in opt:
+        conf["group.instance.id"] = opt["instance"]
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    consumer = Consumer(conf)
+
+    def on_assign(c, parts):
+        # Cooperative assignors add to what is owned; eager ones start from nothing.
+        owned = {p.partition for p in c.assignment()} | {p.partition for p in parts}
+        emit("assigned", partitions=sorted(p.partition for p in parts), owned=sorted(owned))
+
+    def on_revoke(_c, parts):
+        emit("revoked", partitions=sorted(p.partition for p in parts))
+
+    def on_lost(_c, parts):
+        emit("lost", partitions=sorted(p.partition for p in parts))
+
+    consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
+    emit("started")
+    commit_every = int(opt.get("commitEvery", "1"))
+    batches = 0
+    try:
+        while not stopping:
+            msgs = consumer.consume(num_messages=200, timeout=0.2)
+            recs = []
+            nxt = {}
+            for msg in msgs:
+                if msg.error():
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        continue
+                    raise CheckFailed(f"consume error: {msg.error()}")
+                recs.append([msg.partition(), msg.offset()])
+                nxt[msg.partition()] = msg.offset() + 1
+            if not recs:
+                continue
+            emit("records", records=recs)
+            batches += 1
+            if batches % commit_every != 0:
+                continue
+            try:
+                res = consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in nxt.items()], asynchronous=False)
+                ok = {str(tp.partition): tp.offset for tp in res if tp.error is None}
+                if ok:
+                    emit("committed", offsets=ok)
+                bad = [str(tp.error) for tp in res if tp.error is not None]
+                if bad:
+                    emit("commit-failed", error="; ".join(bad))
+            except KafkaException as e:
+                # Rebalanced away before the commit landed: the records will be read again elsewhere.
+                emit("commit-failed", error=str(e))
+    finally:
+        consumer.close()
+        emit("closed")
+    return None
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -371,6 +449,11 @@ def parse_args(argv):
     gc.add_argument("topic")
     gc.add_argument("group")
     gc.add_argument("expected_count", type=int)
+    mb = sub.add_parser("member", help="long-running group member printing JSON events (for the group tests)")
+    mb.add_argument("bootstrap")
+    mb.add_argument("topic")
+    mb.add_argument("group")
+    mb.add_argument("options", nargs="*", help="assignor=.. instance=.. session=ms client=.. commitEvery=n")
     return p.parse_args(argv)
 
 
@@ -381,6 +464,9 @@ def main(argv=None):
             result = produce_consume(args.bootstrap, args.topic, args.codec)
         elif args.command == "admin":
             result = admin_check(args.bootstrap)
+        elif args.command == "member":
+            member(args.bootstrap, args.topic, args.group, args.options)
+            return 0
         else:
             result = group_consume(args.bootstrap, args.topic, args.group, args.expected_count)
     except CheckFailed as e:

@@ -1,9 +1,24 @@
 // Topic administration on top of KafkaClient. Per-topic failures are returned, not thrown, so a
 // command acting on several topics can report each one.
 import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
-import { CreatePartitions, CreateTopics, DeleteTopics, DescribeConfigs, IncrementalAlterConfigs, ListOffsets } from './apis.js';
+import { readConsumerProtocolAssignment } from '../../../broker/protocol/generated/consumer-protocol-assignment.js';
+import { Reader } from '../../../broker/protocol/primitives/reader.js';
+import {
+  CreatePartitions,
+  CreateTopics,
+  DeleteGroups,
+  DeleteTopics,
+  DescribeConfigs,
+  DescribeGroups,
+  FindCoordinator,
+  IncrementalAlterConfigs,
+  ListGroups,
+  ListOffsets,
+  OffsetCommit,
+  OffsetFetch,
+} from './apis.js';
 import { KafkaError, UNKNOWN_SERVER_ERROR } from './errors.js';
-import type { KafkaClient } from './kafka-client.js';
+import type { KafkaClient, NodeConnection } from './kafka-client.js';
 
 const RESOURCE_TOPIC = 2;
 const OP_SET = 0;
@@ -156,4 +171,188 @@ export async function listOffsets(client: KafkaClient, topic: string, partitions
     }),
   );
   return out;
+}
+
+// ---- consumer groups ------------------------------------------------------------------------
+
+/** The coordinator of a group (FindCoordinator, batched form on v4+). */
+export async function groupCoordinator(client: KafkaClient, groupId: string): Promise<NodeConnection> {
+  const res = await client.bootstrap.send(FindCoordinator, { key: groupId, keyType: 0, coordinatorKeys: [groupId] });
+  const c = client.bootstrap.version(FindCoordinator) >= 4 ? res.coordinators[0] : { ...res, key: groupId };
+  if (!c) throw new KafkaError(UNKNOWN_SERVER_ERROR, 'FindCoordinator returned no coordinator', `group "${groupId}"`);
+  if (c.errorCode !== ErrorCode.NONE) throw new KafkaError(c.errorCode, c.errorMessage, `group "${groupId}"`);
+  if (!client.cachedMetadata?.brokers.has(c.nodeId)) await client.metadata([]);
+  return client.node(c.nodeId);
+}
+
+export interface ListedGroupInfo {
+  groupId: string;
+  protocolType: string;
+  state: string;
+}
+
+/** Groups of every broker; `states` filters case-insensitively (on the broker from ListGroups v4). */
+export async function listGroups(client: KafkaClient, states: string[] = []): Promise<ListedGroupInfo[]> {
+  const md = client.cachedMetadata ?? (await client.metadata([]));
+  const ids = md.brokers.size > 0 ? [...md.brokers.keys()] : [-1];
+  const wanted = new Set(states.map((s) => s.toLowerCase()));
+  const out = new Map<string, ListedGroupInfo>();
+  for (const id of ids) {
+    const node = await client.node(id);
+    const res = await node.send(ListGroups, { statesFilter: states, typesFilter: [] });
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode, null, 'ListGroups');
+    for (const g of res.groups) {
+      const state = g.groupState || 'Unknown';
+      if (wanted.size > 0 && !wanted.has(state.toLowerCase())) continue;
+      out.set(g.groupId, { groupId: g.groupId, protocolType: g.protocolType, state });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.groupId.localeCompare(b.groupId));
+}
+
+export interface GroupMemberInfo {
+  memberId: string;
+  groupInstanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  /** topic -> partitions, decoded when the group uses the consumer protocol. */
+  assignment: Map<string, number[]>;
+}
+
+export interface GroupDescription {
+  groupId: string;
+  /** null when described without error. */
+  error: KafkaError | null;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: GroupMemberInfo[];
+}
+
+/** Decodes a ConsumerProtocolAssignment; an empty or foreign payload gives no partitions. */
+export function decodeAssignment(bytes: Buffer): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (bytes.length < 2) return out;
+  try {
+    const r = new Reader(bytes);
+    const version = r.int16();
+    // Newer versions only append fields.
+    for (const t of readConsumerProtocolAssignment(r, Math.min(version, 3)).assignedPartitions) {
+      out.set(t.topic, [...(out.get(t.topic) ?? []), ...t.partitions].sort((a, b) => a - b));
+    }
+  } catch {
+    out.clear();
+  }
+  return out;
+}
+
+export async function describeGroup(client: KafkaClient, groupId: string): Promise<GroupDescription> {
+  const node = await groupCoordinator(client, groupId);
+  const res = await node.send(DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+  const g = res.groups[0];
+  if (!g) throw new KafkaError(UNKNOWN_SERVER_ERROR, 'DescribeGroups returned no group', `group "${groupId}"`);
+  const consumer = g.protocolType === 'consumer' || g.protocolType === '';
+  return {
+    groupId,
+    error: g.errorCode === ErrorCode.NONE ? null : new KafkaError(g.errorCode, null, `group "${groupId}"`),
+    state: g.groupState,
+    protocolType: g.protocolType,
+    protocol: g.protocolData,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: consumer ? decodeAssignment(m.memberAssignment) : new Map(),
+    })),
+  };
+}
+
+export async function deleteGroups(client: KafkaClient, groupIds: string[]): Promise<Array<{ groupId: string; error: KafkaError | null }>> {
+  return Promise.all(
+    groupIds.map(async (groupId) => {
+      try {
+        const node = await groupCoordinator(client, groupId);
+        const res = await node.send(DeleteGroups, { groupsNames: [groupId] });
+        const r = res.results.find((x) => x.groupId === groupId);
+        const code = r ? r.errorCode : UNKNOWN_SERVER_ERROR;
+        return { groupId, error: code === ErrorCode.NONE ? null : new KafkaError(code, r ? null : 'no result') };
+      } catch (err) {
+        if (err instanceof KafkaError) return { groupId, error: err };
+        throw err;
+      }
+    }),
+  );
+}
+
+export interface CommittedOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string;
+}
+
+/** Committed offsets of a group: topic -> partition -> offset. `topics` null = all it has. */
+export async function fetchGroupOffsets(
+  client: KafkaClient,
+  groupId: string,
+  topics: Array<{ name: string; partitions: number[] }> | null = null,
+): Promise<Map<string, Map<number, CommittedOffset>>> {
+  const node = await groupCoordinator(client, groupId);
+  const asReq = topics?.map((t) => ({ name: t.name, partitionIndexes: t.partitions })) ?? null;
+  const res = await node.send(OffsetFetch, {
+    groupId,
+    topics: asReq,
+    groups: [{ groupId, memberId: null, memberEpoch: -1, topics: asReq }],
+    requireStable: false,
+  });
+  // v8+ answers per group; older versions at the top level.
+  const g = node.version(OffsetFetch) >= 8 ? res.groups[0] : { errorCode: res.errorCode, topics: res.topics };
+  if (!g) throw new KafkaError(UNKNOWN_SERVER_ERROR, 'OffsetFetch returned no group', `group "${groupId}"`);
+  if (g.errorCode !== ErrorCode.NONE) throw new KafkaError(g.errorCode, null, `group "${groupId}"`);
+  const out = new Map<string, Map<number, CommittedOffset>>();
+  for (const t of g.topics) {
+    for (const p of t.partitions) {
+      if (p.errorCode !== ErrorCode.NONE) throw new KafkaError(p.errorCode, null, `group "${groupId}" ${t.name}/${p.partitionIndex}`);
+      if (p.committedOffset < 0) continue;
+      let m = out.get(t.name);
+      if (!m) out.set(t.name, (m = new Map()));
+      m.set(p.partitionIndex, { offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.metadata ?? '' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Commits offsets as an admin (no generation, no member), which the coordinator accepts only
+ * while the group has no members. Per-partition failures are returned.
+ */
+export async function commitGroupOffsets(
+  client: KafkaClient,
+  groupId: string,
+  topic: string,
+  offsets: Map<number, number>,
+): Promise<Array<{ partition: number; error: KafkaError | null }>> {
+  const node = await groupCoordinator(client, groupId);
+  const res = await node.send(OffsetCommit, {
+    groupId,
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    topics: [
+      {
+        name: topic,
+        partitions: [...offsets].map(([partitionIndex, committedOffset]) => ({
+          partitionIndex,
+          committedOffset,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1,
+          committedMetadata: '',
+        })),
+      },
+    ],
+  });
+  return res.topics.flatMap((t) =>
+    t.partitions.map((p) => ({ partition: p.partitionIndex, error: p.errorCode === ErrorCode.NONE ? null : new KafkaError(p.errorCode, null, `${t.name}/${p.partitionIndex}`) })),
+  );
 }

@@ -12,6 +12,12 @@ import * as initProducerId from '../../../broker/protocol/generated/init-produce
 import * as describeConfigs from '../../../broker/protocol/generated/describe-configs.js';
 import * as createPartitions from '../../../broker/protocol/generated/create-partitions.js';
 import * as incrementalAlterConfigs from '../../../broker/protocol/generated/incremental-alter-configs.js';
+import * as offsetCommit from '../../../broker/protocol/generated/offset-commit.js';
+import * as offsetFetch from '../../../broker/protocol/generated/offset-fetch.js';
+import * as findCoordinator from '../../../broker/protocol/generated/find-coordinator.js';
+import * as describeGroups from '../../../broker/protocol/generated/describe-groups.js';
+import * as listGroups from '../../../broker/protocol/generated/list-groups.js';
+import * as deleteGroups from '../../../broker/protocol/generated/delete-groups.js';
 
 export interface Api<Req, Res> {
   key: number;
@@ -39,3 +45,9 @@ export const IncrementalAlterConfigs = api(
   incrementalAlterConfigs.writeIncrementalAlterConfigsRequest,
   incrementalAlterConfigs.readIncrementalAlterConfigsResponse,
 );
+export const OffsetCommit = api(8, 'OffsetCommit', offsetCommit.writeOffsetCommitRequest, offsetCommit.readOffsetCommitResponse);
+export const OffsetFetch = api(9, 'OffsetFetch', offsetFetch.writeOffsetFetchRequest, offsetFetch.readOffsetFetchResponse);
+export const FindCoordinator = api(10, 'FindCoordinator', findCoordinator.writeFindCoordinatorRequest, findCoordinator.readFindCoordinatorResponse);
+export const DescribeGroups = api(15, 'DescribeGroups', describeGroups.writeDescribeGroupsRequest, describeGroups.readDescribeGroupsResponse);
+export const ListGroups = api(16, 'ListGroups', listGroups.writeListGroupsRequest, listGroups.readListGroupsResponse);
+export const DeleteGroups = api(42, 'DeleteGroups', deleteGroups.writeDeleteGroupsRequest, deleteGroups.readDeleteGroupsResponse);

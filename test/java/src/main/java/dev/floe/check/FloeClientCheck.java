@@ -34,6 +34,13 @@ public final class FloeClientCheck {
           need(rest, 4);
           json = GroupConsumeCheck.run(rest[0], rest[1], rest[2], Integer.parseInt(rest[3]));
           break;
+        case "member":
+          if (rest.length < 3) {
+            usage();
+          }
+          GroupMemberProcess.run(rest[0], rest[1], rest[2], Arrays.copyOfRange(rest, 3, rest.length));
+          System.exit(0);
+          return;
         default:
           usage();
           return;
@@ -60,7 +67,8 @@ public final class FloeClientCheck {
   private static void usage() {
     System.err.println("usage: FloeClientCheck produce-consume <bootstrap> <topic> <codec>\n"
         + "       FloeClientCheck admin <bootstrap>\n"
-        + "       FloeClientCheck group-consume <bootstrap> <topic> <group> <expectedCount>");
+        + "       FloeClientCheck group-consume <bootstrap> <topic> <group> <expectedCount>\n"
+        + "       FloeClientCheck member <bootstrap> <topic> <group> [assignor=..] [instance=..] [session=ms] [client=..]");
     System.exit(2);
   }
 }
