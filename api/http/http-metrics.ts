@@ -2,6 +2,8 @@
 // scrape (log size/segments per partition, consumer group lag, fsyncs, connections).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Broker } from '../../broker/core/broker.js';
+import { runtimeFor } from '../../stream-functions/runtime.js';
+import { tableServiceOf } from '../../vector/table-service.js';
 
 export interface MetricSources {
   broker: Broker;
@@ -57,6 +59,52 @@ export class HttpMetrics {
         for (const { topic, partition, log } of src().broker.topics.allLogs()) this.set({ topic, partition }, log.highWatermark);
       },
     });
+    // Functions and tables: read from their own status on scrape.
+    const fnGauge = (name: string, help: string, pick: (t: { processed: number; errors: number; deadLettered: number; lag: number; throughput: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['function'],
+        registers: r,
+        collect() {
+          this.reset();
+          const rt = runtimeFor(src().broker);
+          if (!rt) return;
+          for (const f of rt.list()) {
+            try {
+              this.set({ function: f.name }, pick(rt.status(f.name).totals));
+            } catch {
+              // A function deleted between list() and status().
+            }
+          }
+        },
+      });
+    fnGauge('floe_function_records_processed', 'Records processed by a stream function on this node since start', (t) => t.processed);
+    fnGauge('floe_function_errors', 'Failed attempts of a stream function on this node since start', (t) => t.errors);
+    fnGauge('floe_function_dead_lettered', 'Records a stream function sent to its dead-letter topic since start', (t) => t.deadLettered);
+    fnGauge('floe_function_lag', 'Records not yet processed by a stream function on the partitions this node holds', (t) => t.lag);
+    const tableGauge = (name: string, help: string, pick: (s: { rows: number; tailRows: number; deadInIndex: number; nextOffset: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['table'],
+        registers: r,
+        async collect() {
+          this.reset();
+          const svc = tableServiceOf(src().broker);
+          if (!svc) return;
+          for (const name of await svc.list()) {
+            try {
+              this.set({ table: name }, pick((await svc.table(name)).stats()));
+            } catch {
+              // Dropped between list() and table().
+            }
+          }
+        },
+      });
+    tableGauge('floe_table_rows', 'Live rows per table', (s) => s.rows);
+    tableGauge('floe_table_unindexed_rows', 'Rows searched exactly because they are not in the ANN index yet', (s) => s.tailRows);
+    tableGauge('floe_table_changelog_offset', 'Next changelog offset applied per table', (s) => s.nextOffset);
     new Gauge({
       name: 'floe_consumer_group_lag',
       help: 'High watermark minus committed offset, per group and partition',

@@ -13,6 +13,7 @@ export class BrokerMetrics {
   });
   readonly bytesIn = new Counter({ name: 'floe_topic_bytes_in_total', help: 'Record bytes produced', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly recordsIn = new Counter({ name: 'floe_topic_records_in_total', help: 'Records produced', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly recordsOut = new Counter({ name: 'floe_topic_records_out_total', help: 'Records fetched by Kafka clients (from batch headers)', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly bytesOut = new Counter({ name: 'floe_topic_bytes_out_total', help: 'Record bytes fetched', labelNames: ['topic', 'partition'], registers: [this.registry] });
 
   readonly fsyncLatency = new Histogram({

@@ -1,5 +1,6 @@
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { countRecords } from '../protocol/records/batch-header.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { defineHandler, type RequestContext } from './types.js';
@@ -154,7 +155,11 @@ export default defineHandler<FetchRequest, FetchResponse>({
       if (!e) byTopic.set(key, (e = { topic: t.topic, topicId: t.topicId, partitions: [] }));
       e.partitions.push(result.parts[i]!);
       const n = result.parts[i]!.records?.length ?? 0;
-      if (n > 0) ctx.broker.metrics.bytesOut.inc({ topic: t.topic, partition: t.partition }, n);
+      if (n > 0) {
+        const labels = { topic: t.topic, partition: t.partition };
+        ctx.broker.metrics.bytesOut.inc(labels, n);
+        ctx.broker.metrics.recordsOut.inc(labels, countRecords(result.parts[i]!.records as Buffer));
+      }
     });
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: NO_SESSION, responses: [...byTopic.values()] };
   },

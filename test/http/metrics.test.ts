@@ -27,6 +27,14 @@ test('metrics move with traffic', async () => {
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic: 'met-a', messages: [{ value: 'k', partition: 0 }] });
+  const consumer = kafka.consumer({ groupId: 'met-reader' });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'met-a', fromBeginning: true });
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({ eachMessage: async () => { if (++seen === 4) resolve(); } });
+  });
+  await consumer.disconnect();
   const during = await scrape();
   await producer.disconnect();
   await n.call('POST', '/v1/groups/met-g/offsets/reset', { topic: 'met-a', to: 'earliest' });
@@ -37,6 +45,7 @@ test('metrics move with traffic', async () => {
   expect(get(after, 'floe_topic_records_in_total{partition=0,topic=met-a}')).toBe(1);
   expect(get(after, 'floe_topic_bytes_in_total{partition=1,topic=met-a}')).toBeGreaterThan(0);
   expect(get(after, 'floe_topic_bytes_out_total{partition=1,topic=met-a}')).toBeGreaterThan(0);
+  expect(get(after, 'floe_topic_records_out_total{partition=1,topic=met-a}')).toBeGreaterThanOrEqual(3);
   expect(get(after, 'floe_http_records_out_total{partition=1,topic=met-a}')).toBe(3);
   expect(get(after, 'floe_partition_high_watermark{partition=1,topic=met-a}')).toBe(3);
   expect(get(after, 'floe_partition_log_segments{partition=1,topic=met-a}')).toBe(1);
@@ -53,6 +62,17 @@ test('metrics move with traffic', async () => {
   // Default process metrics (event loop lag, memory).
   expect([...after.keys()].some((k) => k.startsWith('floe_nodejs_eventloop_lag_seconds'))).toBe(true);
   expect(get(after, 'floe_process_resident_memory_bytes{}')).toBeGreaterThan(0);
+});
+
+test('table and function figures appear, fsync latency is observed', async () => {
+  const created = await n.call('POST', '/v1/tables', { name: 'met_t', primaryKey: 'id', columns: [{ name: 'id', type: 'string' }], vectors: [{ name: 'v', dim: 2, metric: 'l2' }] });
+  expect(created.status).toBeLessThan(300);
+  const up = await n.call('POST', '/v1/tables/met_t/rows', { rows: [{ id: 'a', v: [0, 1] }, { id: 'b', v: [1, 0] }] });
+  expect(up.status).toBeLessThan(300);
+  const m = await scrape();
+  expect(m.get('floe_table_rows{table=met_t}')).toBe(2);
+  expect(m.get('floe_table_unindexed_rows{table=met_t}')).toBe(2);
+  expect(m.get('floe_log_fsync_duration_seconds_count{}') ?? 0).toBeGreaterThan(0);
 });
 
 test('the parser rejects what is not the exposition format', () => {
