@@ -12,6 +12,17 @@ import { PartitionLog } from '../log/index.js';
 import type { FsyncScheduler, LogConfig } from '../log/index.js';
 import type { CoordinatorNode, CoordinatorOwnership } from '../groups/coordinator-ownership.js';
 import { RemotePartition, SharedPartitionReader } from './shared-reader.js';
+import { removeFencedSegments } from './fenced-segments.js';
+import { parseSegmentFile, type ParsedSegmentFile } from '../log/segment-files.js';
+import { readdir } from 'node:fs/promises';
+
+async function listSegmentFiles(dir: string): Promise<ParsedSegmentFile[]> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  return names.map(parseSegmentFile).filter((f): f is ParsedSegmentFile => f !== null && f.kind === 'log' && f.suffix === '');
+}
 
 export interface ClusterOptions {
   /** How long a lease or registration lives without renewal (PostgreSQL clock). */
@@ -39,11 +50,13 @@ interface HeldPartition {
   publisher: HighWatermarkPublisher;
 }
 
-export function clusterOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ClusterOptions {
-  const ttl = Number(env.FLOE_LEASE_TTL_MS ?? 6000);
-  const leaseTtlMs = Number.isFinite(ttl) && ttl >= 200 ? ttl : 6000;
-  const hb = Number(env.FLOE_HEARTBEAT_MS ?? Math.floor(leaseTtlMs / 4));
-  return { leaseTtlMs, heartbeatMs: Number.isFinite(hb) && hb > 0 ? Math.min(hb, leaseTtlMs / 2) : Math.floor(leaseTtlMs / 4) };
+/** Lease timing from the broker config (leaseTtlMs, heartbeatMs; FLOE_LEASE_TTL_MS etc. via env). */
+export function clusterOptions(config: { leaseTtlMs: number; heartbeatMs?: number | undefined }): ClusterOptions {
+  const leaseTtlMs = config.leaseTtlMs;
+  const fallback = Math.max(1, Math.floor(leaseTtlMs / 4));
+  // A renewal period over half the TTL would lose leases to a single late heartbeat.
+  const heartbeatMs = config.heartbeatMs === undefined ? fallback : Math.max(1, Math.min(config.heartbeatMs, Math.floor(leaseTtlMs / 2)));
+  return { leaseTtlMs, heartbeatMs };
 }
 
 export class ClusterManager implements CoordinatorOwnership {
@@ -275,16 +288,32 @@ export class ClusterManager implements CoordinatorOwnership {
 
   private async acquirePartition(topic: string, partition: number): Promise<void> {
     const key = partitionLeaseKey(topic, partition);
+    const prior = this.leases.get(key);
+    if (prior && prior.valid && prior.holder === this.nodeId) {
+      // Still ours from before a restart: that incarnation may have written and published past
+      // the epoch's start, so end its epoch (sealed at the published high watermark) and start a
+      // new one instead of renewing it and cutting the log back to the old start.
+      await this.store.releaseLease(key, this.nodeId, prior.epoch);
+    }
     const t0 = performance.now();
     const lease = await this.store.acquireLease(key, this.nodeId, this.options.leaseTtlMs);
     if (lease === null) return;
     this.validUntil.set(key, t0 + this.options.leaseTtlMs);
+    if (lease.highWatermark > lease.epochStartOffset) {
+      // A writer already published in this epoch: truncating to its start would drop acknowledged records.
+      await this.store.releaseLease(key, this.nodeId, lease.epoch).catch(() => {});
+      throw new Error(`lease ${key} epoch ${lease.epoch} already has records published past its start; released for a fresh epoch`);
+    }
     const dir = this.host.partitionDir(topic, partition);
     let log: PartitionLog | null = null;
     try {
       // The first lease of a partition has no earlier writer in this cluster to seal.
       const fresh = lease.epoch === 0 && lease.highWatermark === 0;
-      if (!fresh) await PartitionLog.truncateTo(dir, lease.epochStartOffset, this.log);
+      if (!fresh) {
+        const removed = await removeFencedSegments(dir, await listSegmentFiles(dir));
+        if (removed > 0) this.log.warn({ topic, partition, removed }, 'removed segments a fenced writer created');
+        await PartitionLog.truncateTo(dir, lease.epochStartOffset, this.log);
+      }
       const publisher = new HighWatermarkPublisher(this.store, key, this.nodeId, lease.epoch);
       log = await PartitionLog.open(dir, {
         config: this.host.logConfig(topic),

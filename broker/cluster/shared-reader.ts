@@ -8,10 +8,13 @@ import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../p
 import { parseSegmentFile, segmentPath, type ParsedSegmentFile } from '../log/segment-files.js';
 import { META_FILE } from '../log/partition-meta.js';
 import { LogError } from '../log/index.js';
+import { splitFencedSegments } from './fenced-segments.js';
 
 const EMPTY = Buffer.alloc(0);
 /** One position checkpoint per this many bytes scanned, per segment file. */
 const CHECKPOINT_BYTES = 256 << 10;
+/** The v2 batch header with no records. */
+const MIN_BATCH_BYTES = 61;
 
 interface Checkpoint {
   offset: number;
@@ -32,12 +35,9 @@ export class SharedPartitionReader {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const files = names
-      .map(parseSegmentFile)
-      .filter((f): f is ParsedSegmentFile => f !== null && f.kind === 'log' && f.suffix === '')
-      .sort((a, b) => a.baseOffset - b.baseOffset || b.epoch - a.epoch);
-    // Two files at one base offset: the newer epoch replaced an empty one.
-    return files.filter((f, i) => i === 0 || files[i - 1]!.baseOffset !== f.baseOffset);
+    const files = names.map(parseSegmentFile).filter((f): f is ParsedSegmentFile => f !== null && f.kind === 'log' && f.suffix === '');
+    // A zombie's late segments would otherwise cut the live one short and serve its bytes.
+    return splitFencedSegments(files).live;
   }
 
   /** The writer's log start offset (DeleteRecords and retention move it). */
@@ -74,6 +74,9 @@ export class SharedPartitionReader {
         total += data.length;
       }
       if (bound === upTo || total >= maxBytes) break;
+      // Offsets [from, bound) belong to this segment: if it yielded nothing, never skip ahead to
+      // the next one (the caller would see a gap); serve what is certain and let it retry.
+      if (data.length === 0) break;
       from = next!.baseOffset;
     }
     return parts.length === 1 ? parts[0]! : total === 0 ? EMPTY : Buffer.concat(parts, total);
@@ -92,6 +95,7 @@ export class SharedPartitionReader {
       const { bytesRead } = await fh.read(buf, 0, buf.length, start);
       buf = buf.subarray(0, bytesRead);
       let used = 0;
+      let expect = 0;
       for (;;) {
         if (used + LAST_OFFSET_DELTA + 4 > buf.length) {
           if (used > 0 || !minOne) break;
@@ -106,8 +110,12 @@ export class SharedPartitionReader {
           return buf;
         }
         const batchSize = buf.readInt32BE(used + BATCH_LENGTH) + LOG_OVERHEAD;
-        const last = Number(buf.readBigInt64BE(used + BASE_OFFSET)) + buf.readInt32BE(used + LAST_OFFSET_DELTA);
+        const base = Number(buf.readBigInt64BE(used + BASE_OFFSET));
+        const last = base + buf.readInt32BE(used + LAST_OFFSET_DELTA);
         if (last >= bound) break;
+        // A hole or a fenced writer's bytes past a truncation: offsets must keep growing.
+        if (batchSize < MIN_BATCH_BYTES || base < expect || last < base) break;
+        expect = last + 1;
         if (used + batchSize > buf.length) {
           if (used > 0 || !minOne) break;
           buf = Buffer.alloc(batchSize);
@@ -134,14 +142,25 @@ export class SharedPartitionReader {
       }
     }
     let pos = cps[lo]!.position;
-    let lastCp = pos;
     const head = Buffer.alloc(LAST_OFFSET_DELTA + 4);
+    if (lo > 0) {
+      // The file may have been truncated and rewritten since (a takeover): trust a checkpoint
+      // only if the batch it names is still there.
+      const { bytesRead } = await fh.read(head, 0, head.length, pos);
+      if (bytesRead < head.length || Number(head.readBigInt64BE(BASE_OFFSET)) !== cps[lo]!.offset) {
+        cps.splice(1);
+        pos = 0;
+      }
+    }
+    let lastCp = pos;
+    let prevBase = -1;
     while (pos + head.length <= size) {
       const { bytesRead } = await fh.read(head, 0, head.length, pos);
       if (bytesRead < head.length) return null;
       const batchBase = Number(head.readBigInt64BE(BASE_OFFSET));
       const batchSize = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-      if (batchSize < head.length) return null;
+      if (batchSize < MIN_BATCH_BYTES || batchBase < prevBase) return null;
+      prevBase = batchBase;
       if (pos - lastCp >= CHECKPOINT_BYTES && batchBase > cps[cps.length - 1]!.offset) {
         cps.push({ offset: batchBase, position: pos });
         lastCp = pos;

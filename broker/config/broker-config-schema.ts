@@ -36,6 +36,10 @@ export interface BrokerConfigValues {
   deleteTopicEnable: boolean;
   /** 'local' or a postgres:// / postgresql:// URL. */
   control: string;
+  /** Cluster mode: how long a lease or broker registration lives without renewal (PostgreSQL clock). */
+  leaseTtlMs: number;
+  /** Cluster mode: lease renewal period; undefined means leaseTtlMs / 4. */
+  heartbeatMs: number | undefined;
   /** Require an API token on the HTTP API (off only for local use). */
   httpAuth: boolean;
   /** Accepted HTTP API tokens, comma-separated; default: <data>/api-token, generated on first start. */
@@ -165,6 +169,13 @@ export const BROKER_CONFIG_SPECS: { readonly [K in BrokerConfigKey]: KeySpec<Bro
     doc: "Control store: 'local' (single node) or a postgres:// URL (cluster).",
     valueName: '<local|url>',
   },
+  leaseTtlMs: {
+    default: 6000,
+    parse: int(200, INT32_MAX),
+    doc: 'Cluster mode: lease and registration lifetime without renewal; a dead broker\'s partitions move after this.',
+    valueName: '<ms>',
+  },
+  heartbeatMs: { default: undefined, parse: int(1, INT32_MAX), doc: 'Cluster mode: lease renewal period (default: lease TTL / 4).', valueName: '<ms>' },
   httpAuth: { default: true, parse: bool, doc: 'Require a bearer token on the HTTP API (on|off; off only for local use).', valueName: '<on|off>' },
   apiTokens: { default: undefined, parse: parseNonEmptyString, doc: 'Comma-separated HTTP API tokens (default: <data-dir>/api-token, generated on first start).', valueName: '<tokens>' },
 };

@@ -14,7 +14,7 @@ import { LocalOffsetStore } from '../groups/local-offset-store.js';
 import { LocalOwnership } from '../groups/coordinator-ownership.js';
 import { PostgresControlStore } from '../cluster/postgres-store.js';
 import { PostgresOffsetStore } from '../cluster/postgres-offset-store.js';
-import { ClusterManager, clusterOptionsFromEnv } from '../cluster/cluster-manager.js';
+import { ClusterManager, clusterOptions } from '../cluster/cluster-manager.js';
 
 export class Broker {
   readonly metrics = new BrokerMetrics();
@@ -38,6 +38,7 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.logs = new LogManager({ dataDir: config.dataDir, syncer: this.syncer, logger: log });
+    this.syncer.onSyncDone = (ms) => this.metrics.fsyncLatency.observe(ms / 1000);
     this.logCleaner = new LogCleaner({ logger: log });
     this.topics = new TopicManager(store, this.logs, config, log);
     this.producerIds = new ProducerIdAllocator(store);
@@ -60,7 +61,7 @@ export class Broker {
           },
           groupAcquired: (groupId) => pgOffsets.reloadGroup(groupId),
         },
-        clusterOptionsFromEnv(),
+        clusterOptions(config),
         log,
       );
     }

@@ -19,7 +19,7 @@ export interface InProcessCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(url: string, nodeIds: number[]): Promise<InProcessCluster> {
+export async function startCluster(url: string, nodeIds: number[], timing: { leaseTtlMs: number; heartbeatMs: number } = { leaseTtlMs: 4000, heartbeatMs: 300 }): Promise<InProcessCluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'floe-cluster-'));
   const nodes = new Map<number, FloeNode>();
   const log = pino({ level: process.env.FLOE_TEST_LOG ?? 'silent' });
@@ -27,7 +27,7 @@ export async function startCluster(url: string, nodeIds: number[]): Promise<InPr
     dataDir,
     nodes,
     async start(nodeId) {
-      const config = defaultBrokerConfig({ dataDir, control: url, nodeId, kafkaHost: '127.0.0.1', kafkaPort: 0, httpHost: '127.0.0.1', httpPort: 0, groupInitialRebalanceDelayMs: 0 });
+      const config = defaultBrokerConfig({ dataDir, control: url, nodeId, kafkaHost: '127.0.0.1', kafkaPort: 0, httpHost: '127.0.0.1', httpPort: 0, groupInitialRebalanceDelayMs: 0, ...timing });
       const n = await startNode(config, log.child({ node: nodeId }));
       nodes.set(nodeId, n);
       return n;
