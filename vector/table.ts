@@ -710,7 +710,10 @@ export class Table {
         // Rows replaced or deleted while the worker searched are dropped here.
         if (!e || (pred && !pred(e.row.values))) continue;
         live++;
-        top.offer(r.distances[i]!, e);
+        // Re-score exactly as the tail is scored (hnswlib reports float32 distances), so a row
+        // ranks and scores the same whether it is indexed yet or not — also across restarts.
+        const v = e.search[def.name];
+        top.offer(v ? dist(query, v) : r.distances[i]!, e);
       }
       if (live >= want) return top.sorted().map(([distance, entry]) => ({ entry, distance }));
       curEf = Math.min(curEf * 4, 100_000);
