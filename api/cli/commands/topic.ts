@@ -132,6 +132,7 @@ export function registerTopicCommands(program: Command): void {
   withBrokers(
     topic
       .command('alter-config')
+      .alias('alter')
       .description('Set or delete topic configs (IncrementalAlterConfigs)')
       .argument('<name>', 'topic name')
       .option('-s, --set <key=value>', 'set a config (repeatable)', keyValue)
