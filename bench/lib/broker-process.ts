@@ -1,10 +1,11 @@
 // Starts `floe serve` from dist/ as a child process and reads its memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
-export const BROKER_ENTRY = `${REPO}dist/api/cli/main.js`;
+/** FLOE_BENCH_BROKER_ENTRY: run another build (A/B comparisons of the same session). */
+export const BROKER_ENTRY = process.env.FLOE_BENCH_BROKER_ENTRY ?? `${REPO}dist/api/cli/main.js`;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
 const CLOCK_TICKS = 100;
@@ -39,8 +40,12 @@ export class BrokerProcess {
   static async start(opts: BrokerOptions): Promise<BrokerProcess> {
     if (!existsSync(BROKER_ENTRY)) throw new Error(`${BROKER_ENTRY} is missing: run \`npm run build\` first`);
     const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [];
+    // Diagnostics only (e.g. FLOE_BENCH_NODE_ARGS=--trace-gc with FLOE_BENCH_BROKER_STDOUT=file).
+    if (process.env.FLOE_BENCH_NODE_ARGS) nodeArgs.push(...process.env.FLOE_BENCH_NODE_ARGS.split(' ').filter(Boolean));
     const args = [...nodeArgs, BROKER_ENTRY, 'serve', '--data-dir', opts.dataDir, '--kafka-port', '0', '--http-port', '0', '--log-level', opts.logLevel ?? 'warn'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tee = process.env.FLOE_BENCH_BROKER_STDOUT;
+    if (tee) child.stdout!.on('data', (d: Buffer) => appendFileSync(tee, d));
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const { host, port } = await new Promise<{ host: string; port: number }>((resolve, reject) => {

@@ -42,6 +42,7 @@ export class TopicManager {
   /** Open logs by "topic/partition". */
   private readonly logs = new Map<string, PartitionLog>();
   private readonly creating = new Map<string, Promise<TopicRecord>>();
+  private readonly logConfigs = new Map<string, { source: Readonly<Record<string, string>>; config: ReturnType<typeof toLogConfig> }>();
   /** Called after a topic is deleted (e.g. to drop its committed offsets). */
   readonly onDeleted: Array<(topic: string) => void | Promise<void>> = [];
   /** Cluster mode: a broker opens only the logs it holds leases for (see adoptLog). */
@@ -161,6 +162,7 @@ export class TopicManager {
     const t = this.store.getTopic(name);
     if (!t) throw new TopicError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic: ${name}`);
     await this.store.deleteTopic(name);
+    this.logConfigs.delete(name);
     for (let p = 0; p < t.partitions; p++) this.logs.delete(`${name}/${p}`);
     await this.logManager.deleteTopic(name);
     for (const fn of this.onDeleted) await fn(name);
@@ -203,8 +205,18 @@ export class TopicManager {
     for (let p = 0; p < updated.partitions; p++) this.logs.get(`${name}/${p}`)?.updateConfig(lc);
   }
 
+  /**
+   * Parsed log config of a topic, cached per topic: Produce asks on every request. Stores
+   * replace a topic's configs object on change, so its identity tells when to re-parse.
+   */
   logConfigOf(name: string): ReturnType<typeof toLogConfig> {
-    return toLogConfig(this.store.getTopic(name)?.configs ?? {}, this.config);
+    const configs = this.store.getTopic(name)?.configs;
+    if (configs === undefined) return toLogConfig({}, this.config);
+    const hit = this.logConfigs.get(name);
+    if (hit !== undefined && hit.source === configs) return hit.config;
+    const config = toLogConfig(configs, this.config);
+    this.logConfigs.set(name, { source: configs, config });
+    return config;
   }
 
   /** Cluster mode: this broker now writes the partition through `log`. */

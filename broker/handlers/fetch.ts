@@ -5,6 +5,8 @@ import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { defineHandler, type RequestContext } from './types.js';
 import { logErrorCode } from './produce.js';
+import { BufferPool } from '../server/buffer-pool.js';
+import { releaseAfterWrite } from '../server/write-release.js';
 
 type PartitionData = Input<FetchResponsePartitionData>;
 
@@ -21,6 +23,10 @@ interface Target {
   maxBytes: number;
   currentLeaderEpoch: number;
 }
+
+/** Read buffers of Fetch responses, reused once the socket has written them. */
+const readPool = new BufferPool();
+const takeReadBuffer = (n: number): Buffer => readPool.take(n);
 
 /** Fetch sessions (KIP-227) are declined with session id 0: every fetch is a full fetch. */
 const NO_SESSION = 0;
@@ -84,7 +90,7 @@ async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: Pa
     try {
       const limit = Math.max(0, Math.min(t.maxBytes, remaining));
       // Kafka returns at least one whole batch for the first partition with data, whatever the limits.
-      const data = await log.read(t.fetchOffset, limit, { minOneBatch: bytes === 0 });
+      const data = await log.read(t.fetchOffset, limit, { minOneBatch: bytes === 0, alloc: takeReadBuffer });
       base.records = data;
       bytes += data.length;
       remaining -= data.length;
@@ -146,7 +152,13 @@ export default defineHandler<FetchRequest, FetchResponse>({
       if (left <= 0) break;
       if (result.parts.some((p) => p.errorCode !== ErrorCode.NONE)) break;
       await waitForData(logs, left);
+      // Nothing holds the previous reads any more: their pooled buffers can be reused now.
+      for (const p of result.parts) if (p.records && readPool.owns(p.records)) readPool.give(p.records);
       result = await readAll(targets, maxBytes);
+    }
+    for (const p of result.parts) {
+      const records = p.records;
+      if (records && readPool.owns(records)) releaseAfterWrite(records, () => readPool.give(records));
     }
     const byTopic = new Map<string, { topic: string; topicId: string; partitions: PartitionData[] }>();
     targets.forEach((t, i) => {

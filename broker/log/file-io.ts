@@ -10,8 +10,9 @@ export async function readFully(fh: FileHandle, buf: Buffer, position: number): 
   }
 }
 
-export async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** `alloc` supplies the buffer (e.g. from a pool); default a fresh one. */
+export async function readAt(fh: FileHandle, position: number, length: number, alloc?: (n: number) => Buffer): Promise<Buffer> {
+  const buf = alloc !== undefined ? alloc(length) : Buffer.allocUnsafe(length);
   await readFully(fh, buf, position);
   return buf;
 }

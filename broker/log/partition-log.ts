@@ -205,8 +205,9 @@ export class PartitionLog {
   /**
    * Whole batches from the one containing `offset`, up to `maxBytes` (at least one batch if
    * `minOneBatch`), never including offsets at or past `upTo` (default: high watermark).
+   * `alloc` supplies read buffers (a pool); the result may be a view of one of them.
    */
-  async read(offset: number, maxBytes: number, opts?: { minOneBatch?: boolean; upTo?: number }): Promise<Buffer> {
+  async read(offset: number, maxBytes: number, opts?: { minOneBatch?: boolean; upTo?: number; alloc?: (n: number) => Buffer }): Promise<Buffer> {
     const upTo = opts?.upTo ?? this.hw;
     if (offset < this.startOffset || offset > this.endOffset) {
       throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.startOffset}, ${this.endOffset}]`);
@@ -226,7 +227,7 @@ export class PartitionLog {
         // to a sealed segment after takeover stay invisible.
         const next = segs[i + 1];
         const bound = next !== undefined ? Math.min(upTo, next.baseOffset) : upTo;
-        const r = await seg.readFrom(pos, maxBytes - total, bound, opts?.minOneBatch === true && total === 0);
+        const r = await seg.readFrom(pos, maxBytes - total, bound, opts?.minOneBatch === true && total === 0, opts?.alloc);
         if (r.data.length > 0) {
           parts.push(r.data);
           total += r.data.length;

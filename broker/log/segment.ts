@@ -214,14 +214,14 @@ export class Segment {
 
   /**
    * Whole batches from `position`, at most `maxBytes` of them (but one if `minOne`), none
-   * with an offset at or past `upTo`.
+   * with an offset at or past `upTo`. `alloc` supplies the main read buffer.
    */
-  async readFrom(position: number, maxBytes: number, upTo: number, minOne: boolean): Promise<SegmentRead> {
+  async readFrom(position: number, maxBytes: number, upTo: number, minOne: boolean, alloc?: (n: number) => Buffer): Promise<SegmentRead> {
     const limit = this.writtenSize;
     if (position >= limit) return { data: EMPTY, exhausted: true, reachedUpTo: false };
     const fh = await this.handle();
     const want = Math.min(Math.max(maxBytes, 0), limit - position);
-    const buf = want >= LOG_OVERHEAD ? await readAt(fh, position, want) : EMPTY;
+    const buf = want >= LOG_OVERHEAD ? await readAt(fh, position, want, alloc) : EMPTY;
     let used = 0;
     let reachedUpTo = false;
     while (used + LOG_OVERHEAD <= buf.length) {

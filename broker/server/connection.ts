@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
 import { ResponseOrder } from './response-order.js';
+import { takeReleaseHook } from './write-release.js';
+import type { BufferPool } from './buffer-pool.js';
 import type { ConnectionInfo, ConnectionStats, FrameHandler } from './types.js';
 
 export interface ConnectionOptions {
@@ -10,6 +12,9 @@ export interface ConnectionOptions {
   idleTimeoutMs: number;
   maxInFlight: number;
   writeHighWaterBytes: number;
+  /** Supplies buffers for frames spanning chunks; frames passing reusableFrame go back to it. */
+  framePool?: BufferPool;
+  reusableFrame?: (frame: Buffer) => boolean;
   logger: Logger;
 }
 
@@ -39,6 +44,8 @@ export class KafkaConnection {
   private queuedHead = 0;
   private paused = false;
   private pumping = false;
+  /** A deferred uncork is pending (see write). */
+  private corked = false;
   private draining = false;
   private peerEnded = false;
   private ended = false;
@@ -55,7 +62,8 @@ export class KafkaConnection {
     private readonly opts: ConnectionOptions,
     private readonly hooks: ConnectionHooks,
   ) {
-    this.decoder = new FrameDecoder(opts.maxRequestBytes);
+    const pool = opts.framePool;
+    this.decoder = new FrameDecoder(opts.maxRequestBytes, pool !== undefined ? (n) => pool.take(n) : undefined);
     this.highWater = Math.max(opts.writeHighWaterBytes, socket.writableHighWaterMark);
     socket.setNoDelay(true);
     socket.setKeepAlive(true);
@@ -177,12 +185,23 @@ export class KafkaConnection {
     }
     if (result !== null && !Array.isArray(result) && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<Buffer[] | null>).then(
-        (body) => this.complete(token, body, frame),
+        (body) => {
+          this.complete(token, body, frame);
+          this.recycle(frame, body);
+        },
         (err: unknown) => this.failRequest(err, frame, token),
       );
     } else {
       this.complete(token, result as Buffer[] | null, frame);
+      this.recycle(frame, result as Buffer[] | null);
     }
+  }
+
+  /** Hands a pooled frame back once its handler succeeded (a failed one may still be using it). */
+  private recycle(frame: Buffer, body: Buffer[] | null): void {
+    const pool = this.opts.framePool;
+    if (pool === undefined || (body !== null && !Array.isArray(body)) || !pool.owns(frame)) return;
+    if (this.opts.reusableFrame?.(frame) === true) pool.give(frame);
   }
 
   private complete(token: number, body: Buffer[] | null, frame: Buffer): void {
@@ -201,30 +220,43 @@ export class KafkaConnection {
     if (!this.pumping) this.pump();
   }
 
-  /** Writes whole responses with their size prefixes in one corked batch. */
+  /**
+   * Writes whole responses with their size prefixes. The socket stays corked until the current
+   * tick's promise jobs have run, so responses settled together (one group commit) share one
+   * writev instead of a syscall each.
+   */
   private write(ready: Buffer[][], frame: Buffer): boolean {
     if (this.socket.destroyed || this.ended) return false;
     const socket = this.socket;
-    socket.cork();
-    try {
-      for (const body of ready) {
-        let total = 0;
-        for (const b of body) total += b.length;
-        if (total > MAX_INT32) {
-          this.fail(new RangeError(`response of ${total} bytes exceeds the int32 frame limit`), frame);
-          return false;
-        }
-        const prefix = Buffer.allocUnsafe(4);
-        prefix.writeInt32BE(total, 0);
-        socket.write(prefix);
-        for (const b of body) if (b.length > 0) socket.write(b);
-        this.hooks.bytesOut(4 + total);
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(this.uncork);
+    }
+    for (const body of ready) {
+      let total = 0;
+      for (const b of body) total += b.length;
+      if (total > MAX_INT32) {
+        this.fail(new RangeError(`response of ${total} bytes exceeds the int32 frame limit`), frame);
+        return false;
       }
-    } finally {
-      socket.uncork();
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeInt32BE(total, 0);
+      socket.write(prefix);
+      for (const b of body) {
+        const release = takeReleaseHook(b);
+        if (b.length > 0) socket.write(b, release);
+        else release?.();
+      }
+      this.hooks.bytesOut(4 + total);
     }
     return true;
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   /**
    * A request that cannot be answered closes the connection, as in Kafka, but only after the

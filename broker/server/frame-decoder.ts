@@ -19,7 +19,11 @@ export class FrameDecoder {
   private parts: Buffer[] = [];
   private partsBytes = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  /** `alloc` supplies the buffer of a frame that spans chunks (e.g. from a pool). */
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly alloc?: (n: number) => Buffer,
+  ) {}
 
   /** Bytes buffered towards an incomplete frame (header included). */
   get pendingBytes(): number {
@@ -58,13 +62,19 @@ export class FrameDecoder {
         frames.push(tail);
       } else {
         this.parts.push(tail);
-        frames.push(Buffer.concat(this.parts, this.expected));
+        frames.push(this.alloc === undefined ? Buffer.concat(this.parts, this.expected) : this.join(this.alloc(this.expected)));
         this.parts = [];
         this.partsBytes = 0;
       }
       this.expected = -1;
     }
     return frames;
+  }
+
+  private join(out: Buffer): Buffer {
+    let at = 0;
+    for (const p of this.parts) at += p.copy(out, at);
+    return out;
   }
 
   private checkSize(size: number): number {

@@ -1,6 +1,8 @@
 export { KafkaServer, type KafkaServerEvents } from './kafka-server.js';
 export { FrameDecoder, FrameSizeError } from './frame-decoder.js';
 export { ResponseOrder } from './response-order.js';
+export { BufferPool } from './buffer-pool.js';
+export { releaseAfterWrite } from './write-release.js';
 export {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT,

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { BufferPool } from './buffer-pool.js';
 import { KafkaConnection } from './connection.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_REQUEST_BYTES,
   DEFAULT_WRITE_HIGH_WATER_BYTES,
+  isProduceFrame,
   type ConnectionInfo,
   type ConnectionStats,
   type FrameHandler,
@@ -22,6 +24,10 @@ export interface KafkaServerEvents {
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+// Typical Produce requests (up to a few MiB) reuse buffers; bigger ones are plain allocations.
+const FRAME_POOL_MIN = 64 * 1024;
+const FRAME_POOL_MAX = 4 * 1024 * 1024;
+const FRAME_POOL_CAP = 32 * 1024 * 1024;
 
 /** The Kafka TCP listener: moves length-prefixed frames between sockets and a FrameHandler. */
 export class KafkaServer extends EventEmitter<KafkaServerEvents> {
@@ -33,6 +39,9 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
   private readonly idleTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly writeHighWaterBytes: number;
+  /** Buffers of request frames that span socket chunks, shared by all connections. */
+  private readonly framePool = new BufferPool(FRAME_POOL_MIN, FRAME_POOL_MAX, FRAME_POOL_CAP);
+  private readonly reusableFrame: (frame: Buffer) => boolean;
   private nextConnectionId = 1;
   private closing: Promise<void> | null = null;
   private listening = false;
@@ -50,6 +59,7 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT);
     this.writeHighWaterBytes = opts.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES;
+    this.reusableFrame = opts.reusableFrame ?? isProduceFrame;
     if (!Number.isInteger(this.maxRequestBytes) || this.maxRequestBytes < 0 || this.maxRequestBytes > 0x7fffffff) {
       throw new RangeError(`maxRequestBytes must be an int32 >= 0, got ${this.maxRequestBytes}`);
     }
@@ -141,6 +151,8 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
         idleTimeoutMs: this.idleTimeoutMs,
         maxInFlight: this.maxInFlight,
         writeHighWaterBytes: this.writeHighWaterBytes,
+        framePool: this.framePool,
+        reusableFrame: this.reusableFrame,
         logger: this.logger,
       },
       {

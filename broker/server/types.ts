@@ -31,7 +31,20 @@ export interface KafkaServerOptions {
   maxInFlightPerConnection?: number;
   /** Pause reading while the socket's unsent output exceeds this. Default 4 MiB. */
   writeHighWaterBytes?: number;
+  /**
+   * Frames whose buffer may be reused as soon as their handler resolved: neither the handler's
+   * state nor its answer may keep a view of them (a handler that failed never has its frame reused). Default: Produce requests (their records are on
+   * disk by then). Return false always to turn reuse off.
+   */
+  reusableFrame?: (frame: Buffer) => boolean;
   logger?: Logger;
+}
+
+const PRODUCE_API_KEY = 0;
+
+/** Produce frames: the handler answers only after the records were written to the log. */
+export function isProduceFrame(frame: Buffer): boolean {
+  return frame.length >= 2 && frame.readInt16BE(0) === PRODUCE_API_KEY;
 }
 
 /** Point-in-time view of one connection, for metrics and tests. */

@@ -16,6 +16,12 @@ export type ChunkOutcome =
   | { kind: 'mismatch'; answered: number; silent: number[]; correlationId: number };
 
 let sentinelCounter = 0;
+let correlationCounter = 0;
+/** Ids for chunk frames; never in the sentinels' 0x5eed0000 range. */
+function nextCorrelation(): number {
+  correlationCounter = (correlationCounter + 1) % 0x40000000;
+  return correlationCounter;
+}
 
 /** ApiVersions v0 with request header v1 (client id "s"): every broker must answer it. */
 export function sentinelFrame(correlationId: number): Buffer {
@@ -76,7 +82,16 @@ export class FuzzConnection {
   }
 
   /** Sends the chunk and a sentinel; resolves as described by ChunkOutcome. */
-  run(chunk: readonly Mutant[], stallMs: (blocker: Mutant) => number): Promise<ChunkOutcome> {
+  run(input: readonly Mutant[], stallMs: (blocker: Mutant) => number): Promise<ChunkOutcome> {
+    // Mutations can leave two frames of a chunk with one correlation id (or a silent acks=0
+    // Produce sharing one with a later frame), and then responses cannot be told apart. Real
+    // clients never reuse an id on a connection, so give every frame its own.
+    const chunk = input.map((m) => {
+      if (m.frame.length < 8) return m;
+      const frame = Buffer.from(m.frame);
+      frame.writeInt32BE(nextCorrelation(), 4);
+      return { ...m, frame };
+    });
     const sentinel = 0x5eed0000 | (sentinelCounter++ & 0xffff);
     const parts = chunk.map((m) => withSizePrefix(m.frame));
     parts.push(sentinelFrame(sentinel));

@@ -3,8 +3,8 @@ export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+/** High int32 half at which an int64 leaves the safe-integer range (2^53 = 2^21 * 2^32). */
+const HI_SAFE_LIMIT = 0x20_0000;
 
 /** Bounds-checked big-endian reader over one frame. Never reads past `end`. */
 export class Reader {
@@ -60,11 +60,14 @@ export class Reader {
   /** int64 as a JS number; values beyond 2^53 (e.g. Long.MAX_VALUE sentinels) are clamped. */
   int64(): number {
     this.need(8);
-    const v = this.buf.readBigInt64BE(this.pos);
+    // Two int32 halves instead of a BigInt: this runs for every offset and timestamp field.
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
     this.pos += 8;
-    if (v > MAX_SAFE) return Number.MAX_SAFE_INTEGER;
-    if (v < MIN_SAFE) return Number.MIN_SAFE_INTEGER;
-    return Number(v);
+    if (hi >= HI_SAFE_LIMIT) return Number.MAX_SAFE_INTEGER;
+    if (hi < -HI_SAFE_LIMIT) return Number.MIN_SAFE_INTEGER;
+    const v = hi * 0x1_0000_0000 + lo;
+    return v < Number.MIN_SAFE_INTEGER ? Number.MIN_SAFE_INTEGER : v;
   }
   float64(): number {
     this.need(8);

@@ -68,6 +68,14 @@ export class Writer {
   }
   int64(v: number | bigint): this {
     this.ensure(8);
+    if (typeof v === 'number' && Number.isSafeInteger(v)) {
+      // Split into halves without a BigInt: offsets and timestamps are written per partition.
+      const hi = Math.floor(v / 0x1_0000_0000);
+      this.buf.writeInt32BE(hi, this.pos);
+      this.buf.writeUInt32BE(v - hi * 0x1_0000_0000, this.pos + 4);
+      this.pos += 8;
+      return this;
+    }
     let b = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
     if (b > INT64_MAX) b = INT64_MAX;
     else if (b < INT64_MIN) b = INT64_MIN;
