@@ -35,7 +35,7 @@ const K = 10;
 const M = 16;
 const EF_CONSTRUCTION = 200;
 const SEED = 100; // the seed Floe's AnnPool gives hnswlib
-const EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024];
+const EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096];
 const TARGETS = [0.9, 0.95, 0.99];
 
 function rng(seed: number): () => number {
