@@ -19,6 +19,8 @@ interface FieldSpec {
 }
 interface MessageSpec {
   apiKey?: number;
+  /** Which listeners accept the request; APIs only controllers or ZooKeeper brokers take are skipped. */
+  listeners?: string[];
   type: 'request' | 'response' | 'header' | 'data' | string;
   name: string;
   validVersions: string;
@@ -401,8 +403,8 @@ export function generateAll(specDir: string, outDir: string): Map<string, string
   const apis: string[] = [];
   for (const [key, { req, res }] of [...byApi].sort((a, b) => a[0] - b[0])) {
     if (!req || !res) continue;
-    // Skip inter-broker/controller-only APIs that have no fields we could ever serve? Keep all:
-    // generating is cheap and keeps the codec complete.
+    // Controller-only and ZooKeeper-era inter-broker APIs are never sent to a Floe broker.
+    if (req.listeners && !req.listeners.includes('broker')) continue;
     const base = req.name.replace(/Request$/, '');
     const file = `${kebab(base)}.ts`;
     const body = HEADER + runtimeImports() + '\n' + new Gen(req).generate() + '\n' + new Gen(res).generate();
@@ -412,7 +414,8 @@ export function generateAll(specDir: string, outDir: string): Map<string, string
     apis.push(`  ${key}: { key: ${key}, name: '${base}', module: '${kebab(base)}', minVersion: ${vr[0]}, maxVersion: ${vr[1]}, flexibleFrom: ${fr ? fr[0] : -1} },`);
   }
   for (const spec of specs) {
-    if (spec.type !== 'header' && spec.type !== 'data') continue;
+    // Of the data structs, clients only put the consumer protocol ones on the wire to brokers.
+    if (spec.type !== 'header' && !(spec.type === 'data' && spec.name.startsWith('ConsumerProtocol'))) continue;
     const file = `${kebab(spec.name)}.ts`;
     files.set(file, HEADER + runtimeImports() + '\n' + new Gen(spec).generate());
   }
