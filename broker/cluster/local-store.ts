@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../log/atomic-file.js';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { BrokerRecord, ControlStore, LeaseKey, LeaseRecord, ManifestEpoch, TopicRecord } from './control-store.js';
@@ -11,25 +12,6 @@ interface LocalState {
   topics: Record<string, TopicRecord>;
   /** Lease epochs and manifests survive restarts; expiries are in memory only. */
   leases?: Record<LeaseKey, { holder: number; epoch: number; highWatermark: number; epochStartOffset: number; manifest: ManifestEpoch[] }>;
-}
-
-/** Writes `data` to `path` so that a crash leaves either the old or the new file, never a mix. */
-export async function atomicWrite(path: string, data: string | Buffer): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dir = await open(join(path, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
 
 /** Single-node control store: one JSON document in <data>/control/state.json, rewritten atomically. */
@@ -183,7 +165,7 @@ export class LocalControlStore implements ControlStore {
   /** Serializes writes; each one persists the whole (small) document. */
   private persist(): Promise<void> {
     const snapshot = JSON.stringify(this.state, null, 1);
-    this.writing = this.writing.then(() => atomicWrite(this.path, snapshot));
+    this.writing = this.writing.then(() => writeFileAtomic(this.path, snapshot));
     return this.writing;
   }
 }
