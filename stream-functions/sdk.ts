@@ -89,7 +89,8 @@ export interface TableSpec {
   primaryKey: string;
   columns: Array<{ name: string; type: 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json'; nullable?: boolean }>;
   vectors?: Array<{ name: string; dim: number; metric: 'cosine' | 'l2' | 'ip' }>;
-  embedder?: { column: string; source: string; model: string };
+  /** model: 'hashing', 'use-lite', or an object such as {type:'onnx', path} / {type:'openai', url, name}. */
+  embedder?: { column: string; source: string; model: string | Record<string, unknown> };
 }
 
 interface FunctionBase {

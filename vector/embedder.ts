@@ -1,5 +1,10 @@
+import { describeModel, type EmbedderModel } from './embedders/config.js';
+import { OnnxEmbedder } from './embedders/onnx-embedder.js';
+import { OpenAiEmbedder } from './embedders/openai-embedder.js';
 import { TableError } from './errors.js';
 import { UseLiteEmbedder, USE_LITE_DIM } from './use-lite-embedder.js';
+
+export type { EmbedderModel, ModelSpec, OnnxModelSpec, OpenAiModelSpec, Pooling } from './embedders/config.js';
 
 export interface Embedder {
   readonly dim: number;
@@ -66,13 +71,25 @@ const builtins: Record<string, EmbedderFactory> = {
   },
 };
 
-/** Resolves a schema's embedder model name; `extra` lets the host register more models. */
-export function createEmbedder(model: string, dim: number, extra: Record<string, EmbedderFactory> = {}): Embedder {
-  const factory = extra[model] ?? builtins[model];
-  if (!factory) {
-    throw new TableError('INVALID_SCHEMA', `unknown embedder model ${JSON.stringify(model)} (known: ${[...Object.keys(builtins), ...Object.keys(extra)].join(', ')})`);
+/**
+ * Resolves a schema's embedder model: a name (built-in, or registered by the host in `extra`) or
+ * an onnx/openai spec object (already validated by the schema).
+ */
+export function createEmbedder(model: EmbedderModel, dim: number, extra: Record<string, EmbedderFactory> = {}): Embedder {
+  let e: Embedder;
+  if (typeof model === 'string') {
+    const factory = extra[model] ?? builtins[model];
+    if (!factory) {
+      throw new TableError('INVALID_SCHEMA', `unknown embedder model ${JSON.stringify(model)} (known: ${[...Object.keys(builtins), ...Object.keys(extra)].join(', ')}, or an object with type onnx or openai)`);
+    }
+    e = factory(dim);
+  } else if (model.type === 'onnx') {
+    e = new OnnxEmbedder(model, dim);
+  } else if (model.type === 'openai') {
+    e = new OpenAiEmbedder(model, dim);
+  } else {
+    throw new TableError('INVALID_SCHEMA', `unknown embedder model type ${JSON.stringify((model as { type?: unknown }).type)}`);
   }
-  const e = factory(dim);
-  if (e.dim !== dim) throw new TableError('INVALID_SCHEMA', `embedder ${model} produces dim ${e.dim}, column has dim ${dim}`);
+  if (e.dim !== dim) throw new TableError('INVALID_SCHEMA', `embedder ${describeModel(model)} produces dim ${e.dim}, column has dim ${dim}`);
   return e;
 }

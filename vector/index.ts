@@ -14,6 +14,9 @@ export type { Filter, RangeBounds } from './filter.js';
 export { MemoryChangelog, type Changelog, type ChangeEntry, type ChangeHandler } from './changelog.js';
 export { FileChangelog } from './file-changelog.js';
 export { HashingEmbedder, createEmbedder, type Embedder, type EmbedderFactory } from './embedder.js';
+export { OnnxEmbedder, closeOnnxWorkers } from './embedders/onnx-embedder.js';
+export { OpenAiEmbedder } from './embedders/openai-embedder.js';
+export type { EmbedderModel } from './embedders/config.js';
 export { UseLiteEmbedder, useLiteAvailable, USE_LITE_DIM } from './use-lite-embedder.js';
 export { AnnPool } from './ann-pool.js';
 export {

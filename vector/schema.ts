@@ -1,3 +1,4 @@
+import { validateEmbedderModel, type EmbedderModel } from './embedders/config.js';
 import { TableError } from './errors.js';
 
 export type ColumnType = 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'json';
@@ -24,7 +25,8 @@ export interface EmbedderDef {
   column: string;
   /** String column whose text is embedded. */
   source: string;
-  model: 'use-lite' | 'hashing' | string;
+  /** `hashing`, `use-lite`, or `{type: 'onnx', path, ...}` / `{type: 'openai', url, name, ...}`. */
+  model: EmbedderModel;
 }
 
 export interface TableSchema {
@@ -142,8 +144,10 @@ export function validateSchema(raw: unknown): TableSchema {
     const src = columns.find((c) => c.name === e.source);
     if (!src) fail(`embedder.source ${JSON.stringify(e.source)} is not a column`);
     if (src.type !== 'string') fail(`embedder.source column ${src.name} must be of type string`);
-    if (typeof e.model !== 'string' || e.model.length === 0) fail('embedder.model must be a non-empty string');
-    schema.embedder = { column: vec.name, source: src.name, model: e.model };
+    for (const k of Object.keys(e)) {
+      if (!['column', 'source', 'model'].includes(k)) fail(`embedder: unknown property ${JSON.stringify(k)} (model options go inside embedder.model)`);
+    }
+    schema.embedder = { column: vec.name, source: src.name, model: validateEmbedderModel(e.model) };
   }
   return schema;
 }

@@ -108,11 +108,20 @@ function parseVector(spec: string): { name: string; dim: number; metric: string 
   return { name: m[1]!, dim: Number(m[2]), metric: m[3] ?? 'cosine' };
 }
 
-/** column:source:model */
-function parseEmbedder(spec: string): { column: string; source: string; model: string } {
-  const parts = spec.split(':');
-  if (parts.length !== 3 || parts.some((p) => p.length === 0)) throw new UsageError(`--embedder expects vectorColumn:sourceColumn:model, got "${spec}"`);
-  return { column: parts[0]!, source: parts[1]!, model: parts[2]! };
+/** column:source:model, where model is a name or a JSON object ({"type":"onnx",...}). */
+function parseEmbedder(spec: string): { column: string; source: string; model: unknown } {
+  const first = spec.indexOf(':');
+  const second = first < 0 ? -1 : spec.indexOf(':', first + 1);
+  const column = spec.slice(0, Math.max(first, 0));
+  const source = first < 0 || second < 0 ? '' : spec.slice(first + 1, second);
+  const model = second < 0 ? '' : spec.slice(second + 1);
+  if (column === '' || source === '' || model === '') throw new UsageError(`--embedder expects vectorColumn:sourceColumn:model, got "${spec}"`);
+  if (!model.startsWith('{')) return { column, source, model };
+  try {
+    return { column, source, model: JSON.parse(model) as unknown };
+  } catch (err) {
+    throw new UsageError(`--embedder model is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 function printJson(v: unknown): void {
@@ -151,7 +160,7 @@ export function registerTableCommands(program: Command): void {
       .option('--pk <column>', 'primary key column (string or int)')
       .option('--column <name:type[?]>', 'scalar column: string, int, float, bool, timestamp, json (repeatable)', collect)
       .option('--vector <name:dim[:metric]>', 'vector column, metric cosine|l2|ip (repeatable)', collect)
-      .option('--embedder <column:source:model>', 'fill vector <column> from text <source> with model use-lite or hashing'),
+      .option('--embedder <column:source:model>', 'fill vector <column> from text <source> with model use-lite, hashing or a JSON model object'),
   ).action(
     action(async (api, name: string, o: { schema?: string; pk?: string; column?: string[]; vector?: string[]; embedder?: string }) => {
       let schema: Record<string, unknown>;

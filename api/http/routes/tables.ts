@@ -78,7 +78,7 @@ const schemaBody = {
       type: 'object',
       required: ['column', 'source', 'model'],
       additionalProperties: false,
-      properties: { column: { type: 'string' }, source: { type: 'string' }, model: { type: 'string', description: 'use-lite (512-d) or hashing' } },
+      properties: { column: { type: 'string' }, source: { type: 'string' }, model: { anyOf: [{ type: 'string', description: 'use-lite (512-d) or hashing' }, { type: 'object', description: '{type:"onnx",path,...} or {type:"openai",url,name,apiKeyEnv,...}' }] } },
     },
   },
 } as const;
