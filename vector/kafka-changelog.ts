@@ -2,7 +2,7 @@
 // primary key, value = JSON row, null value = delete. Any Kafka client can read it.
 import type { Broker } from '../broker/core/broker.js';
 import { TopicError } from '../broker/core/topics.js';
-import type { PartitionLog } from '../broker/log/index.js';
+import type { PartitionView } from '../broker/cluster/router.js';
 import { LogError } from '../broker/log/index.js';
 import { ErrorCode } from '../broker/protocol/generated/error-codes.js';
 import { decodeBatches, encodeBatch, type BatchInputRecord } from '../broker/protocol/records/records.js';
@@ -29,8 +29,12 @@ export function parseKey(raw: Buffer | null, type: KeyType): Key | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** Creates the topic if it is missing (compacted, one partition) and returns its log. */
-export async function ensureCompactedTopic(broker: Broker, topic: string): Promise<PartitionLog> {
+/**
+ * Creates the topic if it is missing (compacted, one partition). In a cluster the topic may be
+ * led by another broker (or by none yet), so no local log is returned.
+ */
+export async function ensureCompactedTopic(broker: Broker, topic: string): Promise<void> {
+  if (!broker.topics.get(topic) && broker.cluster !== null) await broker.store.refresh();
   if (!broker.topics.get(topic)) {
     try {
       await broker.topics.create({ name: topic, partitions: 1, replicationFactor: -1, configs: { 'cleanup.policy': 'compact' } });
@@ -38,9 +42,7 @@ export async function ensureCompactedTopic(broker: Broker, topic: string): Promi
       if (!(err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
     }
   }
-  const log = broker.topics.partition(topic, 0);
-  if (!log) throw new Error(`changelog topic ${topic} has no partition 0`);
-  return log;
+  if (broker.cluster === null && !broker.topics.partition(topic, 0)) throw new Error(`changelog topic ${topic} has no partition 0`);
 }
 
 /** Encodes records into batches of about BATCH_TARGET_BYTES, laid back to back for one append. */
@@ -76,29 +78,40 @@ export class KafkaChangelog implements Changelog {
     return new KafkaChangelog(broker, topic, keyType);
   }
 
-  /** The live log (looked up each time: a topic deleted and recreated gets a new one). */
-  private log(): PartitionLog {
-    const log = this.broker.topics.partition(this.topic, 0);
-    if (!log) throw new Error(`changelog topic ${this.topic} does not exist`);
-    return log;
+  /**
+   * The partition as readable here, looked up each time: leadership moves, and a topic deleted
+   * and recreated gets a new log. Undefined in a cluster while no leader has published yet.
+   */
+  private async view(): Promise<PartitionView | undefined> {
+    const v = await this.broker.router.view(this.topic, 0);
+    if (!v && this.broker.cluster === null) throw new Error(`changelog topic ${this.topic} does not exist`);
+    return v;
+  }
+
+  /** Calls `listener` when the changelog may have grown (until the returned function is called). */
+  async watch(listener: () => void): Promise<(() => void) | undefined> {
+    return (await this.view())?.onAdvance(listener);
   }
 
   async append(entries: ChangeEntry[]): Promise<number> {
-    const log = this.log();
-    if (entries.length === 0) return log.highWatermark - 1;
+    if (entries.length === 0) return ((await this.view())?.highWatermark ?? 0) - 1;
     const now = Date.now();
     const records: BatchInputRecord[] = entries.map((e) => ({
       key: keyBytes(e.key),
       value: e.op === 'delete' ? null : JSON.stringify(e.row),
       timestamp: now,
     }));
-    const res = await log.append(await encodeBatches(records), { now });
+    // Through the changelog's leader wherever it is; a retried forward may store an entry
+    // twice, which replays to the same row (upserts and deletes are idempotent per key).
+    const res = await this.broker.router.append(this.topic, 0, await encodeBatches(records));
     return res.lastOffset;
   }
 
   async read(fromOffset: number, handler: ChangeHandler): Promise<number> {
-    const log = this.log();
-    let pos = Math.max(fromOffset, log.logStartOffset);
+    const log = await this.view();
+    if (!log) return fromOffset;
+    const startOf = () => log.logStartOffset ?? 0;
+    let pos = Math.max(fromOffset, startOf());
     for (;;) {
       const end = log.highWatermark;
       if (pos >= end) return Math.max(pos, fromOffset);
@@ -107,8 +120,8 @@ export class KafkaChangelog implements Changelog {
         buf = await log.read(pos, READ_BYTES, { minOneBatch: true });
       } catch (err) {
         // Retention or DeleteRecords moved the start past us: continue from the new start.
-        if (err instanceof LogError && err.code === 'OFFSET_OUT_OF_RANGE' && pos < log.logStartOffset) {
-          pos = log.logStartOffset;
+        if (err instanceof LogError && err.code === 'OFFSET_OUT_OF_RANGE' && pos < startOf()) {
+          pos = startOf();
           continue;
         }
         throw err;

@@ -12,7 +12,7 @@ import { Table, readSchemaFile, writeSchemaFile, type TableLogger, type TableOpt
 /** Creates the changelog of a table; the broker passes one backed by a compacted topic. */
 export type ChangelogFactory = (table: string, tableDir: string) => Promise<Changelog>;
 
-export type TableTuning = Omit<TableOptions, 'dir' | 'changelog' | 'pool' | 'embedders' | 'logger'>;
+export type TableTuning = Omit<TableOptions, 'dir' | 'changelog' | 'pool' | 'embedders' | 'logger' | 'writesSnapshots'>;
 
 export interface TableStoreOptions {
   /** Data root; tables live in <dataDir>/tables/<name>/. */
@@ -24,6 +24,8 @@ export interface TableStoreOptions {
   embedders?: Record<string, EmbedderFactory>;
   tuning?: TableTuning;
   logger?: TableLogger;
+  /** Whether this process may write a table's snapshots (cluster: only its changelog's leader). */
+  writesSnapshots?: (table: string) => boolean;
 }
 
 export interface TableDescription {
@@ -37,6 +39,8 @@ const fileChangelog: ChangelogFactory = (_table, dir) => FileChangelog.open(join
 export class TableStore {
   private readonly pool: AnnPool;
   private readonly open = new Map<string, Promise<Table>>();
+  /** Schema file identity (mtime and size) per open table, as last checked. */
+  private readonly schemaStamps = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly opts: TableStoreOptions) {
@@ -87,7 +91,61 @@ export class TableStore {
     const opts: TableOptions = { ...this.opts.tuning, dir, changelog: await factory(name, dir), pool: this.pool };
     if (this.opts.embedders) opts.embedders = this.opts.embedders;
     if (this.opts.logger) opts.logger = this.opts.logger;
+    const may = this.opts.writesSnapshots;
+    if (may) opts.writesSnapshots = () => may(name);
+    this.schemaStamps.set(name, await schemaStamp(dir));
     return Table.open(opts);
+  }
+
+  /** Names of the tables open (or opening) in this process. */
+  openNames(): string[] {
+    return [...this.open.keys()];
+  }
+
+  /**
+   * Brings this process in line with the definitions on the (shared) data dir: opens tables
+   * created elsewhere, closes those dropped elsewhere. Returns what changed.
+   */
+  async discover(): Promise<{ opened: string[]; closed: string[] }> {
+    this.ensureOpen();
+    const present = new Set(await this.list());
+    const opened: string[] = [];
+    const closed: string[] = [];
+    for (const name of present) {
+      if (this.open.has(name)) continue;
+      await this.get(name);
+      opened.push(name);
+    }
+    for (const [name, p] of [...this.open]) {
+      if (present.has(name)) continue;
+      // Re-check: list() may have raced a create in this process.
+      if (await exists(join(this.dirOf(name), 'schema.json'))) continue;
+      this.open.delete(name);
+      this.schemaStamps.delete(name);
+      closed.push(name);
+      await p.then((t) => t.close()).catch(() => undefined);
+    }
+    return { opened, closed };
+  }
+
+  /**
+   * Picks up a definition changed by another process (an added column). Cheap when nothing
+   * changed (one stat); reopens the table when the change cannot be adopted in place.
+   */
+  async refreshSchema(name: string): Promise<void> {
+    const p = this.open.get(name);
+    if (!p) return;
+    const dir = this.dirOf(name);
+    const stamp = await schemaStamp(dir);
+    if (stamp === '' || stamp === this.schemaStamps.get(name)) return;
+    const table = await p;
+    const schema = await readSchemaFile(dir);
+    this.schemaStamps.set(name, stamp);
+    if (table.adoptSchema(schema)) return;
+    if (this.open.get(name) !== p) return;
+    this.open.delete(name);
+    await table.close();
+    await this.get(name);
   }
 
   async list(): Promise<string[]> {
@@ -118,6 +176,7 @@ export class TableStore {
     if (!(await exists(join(dir, 'schema.json')))) throw new TableError('TABLE_NOT_FOUND', `table ${name} does not exist`);
     const t = await this.get(name);
     this.open.delete(name);
+    this.schemaStamps.delete(name);
     await t.close();
     const factory = this.opts.changelogFactory ?? fileChangelog;
     const cl = await factory(name, dir);
@@ -136,6 +195,16 @@ export class TableStore {
 
   private ensureOpen(): void {
     if (this.closed) throw new TableError('TABLE_CLOSED', 'table store is closed');
+  }
+}
+
+/** mtime and size of the schema file; '' when it is missing. */
+async function schemaStamp(dir: string): Promise<string> {
+  try {
+    const st = await stat(join(dir, 'schema.json'));
+    return `${st.mtimeMs}:${st.size}`;
+  } catch {
+    return '';
   }
 }
 

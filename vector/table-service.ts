@@ -1,5 +1,8 @@
 // Tables as a Floe feature: the engine's TableStore with changelogs on compacted topics, plus the
 // input and query topics served from inside the node. Definitions live in <data>/tables/<name>/.
+// In a cluster every broker shares that directory: each discovers tables created or dropped
+// elsewhere, materializes every table by tailing its changelog (see TableFollower), sends
+// writes to the changelog's leader, and only that leader writes the table's snapshots.
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/core/broker.js';
 import { TopicError } from '../broker/core/topics.js';
@@ -13,6 +16,7 @@ import { TableStore, type TableDescription, type TableTuning } from './store.js'
 import { readSchemaFile, type Table } from './table.js';
 import { tableGroups, tableTopics, type TableTopics } from './table-topics.js';
 import { TopicBridge } from './topic-bridge.js';
+import { TableFollower } from './table-follower.js';
 
 export interface TableServiceOptions {
   workers?: number;
@@ -20,6 +24,8 @@ export interface TableServiceOptions {
   embedders?: Record<string, EmbedderFactory>;
   /** Serve the input and query topics (default true). */
   bridges?: boolean;
+  /** Cluster: how often to look for tables created or dropped elsewhere (default 500 ms). */
+  discoveryMs?: number;
 }
 
 export interface TableInfo extends TableDescription {
@@ -43,6 +49,9 @@ export function tableServiceOf(broker: Broker): TableService | undefined {
 export class TableService {
   readonly store: TableStore;
   private readonly bridges = new Map<string, Bridges>();
+  private readonly followers = new Map<string, TableFollower>();
+  private discovery: NodeJS.Timeout | null = null;
+  private discovering: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -61,7 +70,13 @@ export class TableService {
       ...(opts.embedders ? { embedders: opts.embedders } : {}),
       ...(opts.tuning ? { tuning: opts.tuning } : {}),
       logger: { warn: (obj, msg) => log.warn(obj, msg) },
+      // Two writers of one snapshots dir would prune each other's files.
+      writesSnapshots: (name) => broker.router.leads(tableTopics(name).changelog, 0),
     });
+  }
+
+  private get clustered(): boolean {
+    return this.broker.cluster !== null;
   }
 
   /** Opens every table found in the data dir and starts serving their topics. */
@@ -71,13 +86,77 @@ export class TableService {
       try {
         await svc.store.get(name);
         await svc.startBridges(name);
+        svc.startFollower(name);
       } catch (err) {
         // One broken table must not keep the node down; its routes answer with the error.
         svc.log.error({ err, table: name }, 'table failed to open');
       }
     }
     services.set(broker, svc);
+    svc.startDiscovery();
     return svc;
+  }
+
+  /** Cluster: periodically opens tables created and closes tables dropped through other brokers. */
+  private startDiscovery(): void {
+    if (!this.clustered) return;
+    const tick = () => {
+      this.discovery = setTimeout(() => {
+        this.discovering = this.discover()
+          .catch((err: unknown) => this.log.warn({ err }, 'table discovery failed'))
+          .finally(() => {
+            this.discovering = null;
+            if (!this.closed) tick();
+          });
+      }, this.opts.discoveryMs ?? 500);
+      this.discovery.unref();
+    };
+    tick();
+  }
+
+  /** One discovery pass (public for tests). */
+  async discover(): Promise<void> {
+    if (this.closed) return;
+    const { opened, closed } = await this.store.discover();
+    for (const name of closed) {
+      this.log.info({ table: name }, 'table dropped elsewhere');
+      await this.stopFollower(name);
+      await this.stopBridges(name);
+    }
+    for (const name of opened) this.log.info({ table: name }, 'table created elsewhere');
+    // Every open table, however it was opened (discovery, or a request that named it first).
+    for (const name of this.store.openNames()) {
+      if (this.followers.has(name) && (this.opts.bridges === false || this.bridges.has(name))) continue;
+      try {
+        await this.store.get(name);
+        await this.startBridges(name);
+        this.startFollower(name);
+      } catch (err) {
+        this.log.warn({ err, table: name }, 'cannot serve table yet');
+      }
+    }
+  }
+
+  /** Cluster: keeps the local replica of the table applying its changelog as it grows. */
+  private startFollower(name: string): void {
+    if (!this.clustered || this.followers.has(name) || this.closed) return;
+    const f = new TableFollower({
+      changelogTopic: tableTopics(name).changelog,
+      router: this.broker.router,
+      catchUp: async () => {
+        await this.store.refreshSchema(name);
+        await (await this.store.get(name)).catchUp();
+      },
+      log: this.log.child({ table: name }),
+    });
+    this.followers.set(name, f);
+    f.start();
+  }
+
+  private async stopFollower(name: string): Promise<void> {
+    const f = this.followers.get(name);
+    this.followers.delete(name);
+    await f?.stop();
   }
 
   topics(name: string): TableTopics {
@@ -87,6 +166,7 @@ export class TableService {
   async create(rawSchema: unknown): Promise<TableInfo> {
     const table = await this.store.create(rawSchema);
     await this.startBridges(table.name);
+    this.startFollower(table.name);
     return this.info(table);
   }
 
@@ -94,7 +174,9 @@ export class TableService {
     return this.store.list();
   }
 
-  table(name: string): Promise<Table> {
+  async table(name: string): Promise<Table> {
+    // Cluster: a column may have been added through another broker; writes validate against it.
+    if (this.clustered) await this.store.refreshSchema(name).catch(() => undefined);
     return this.store.get(name);
   }
 
@@ -108,6 +190,7 @@ export class TableService {
 
   /** Stops the table's topic consumers, drops it (changelog topic too) and deletes its other topics. */
   async drop(name: string): Promise<void> {
+    await this.stopFollower(name);
     await this.stopBridges(name);
     await this.store.drop(name);
     const t = tableTopics(name);
@@ -136,6 +219,9 @@ export class TableService {
     if (this.closed) return;
     this.closed = true;
     if (services.get(this.broker) === this) services.delete(this.broker);
+    if (this.discovery) clearTimeout(this.discovery);
+    await this.discovering;
+    for (const name of [...this.followers.keys()]) await this.stopFollower(name);
     for (const name of [...this.bridges.keys()]) await this.stopBridges(name);
     await this.store.close(opts);
   }
@@ -148,6 +234,8 @@ export class TableService {
     if (this.opts.bridges === false || this.bridges.has(name)) return;
     const topics = tableTopics(name);
     const groups = tableGroups(name);
+    // Another broker may have created them since this one last heard.
+    if (this.clustered) await this.broker.store.refresh();
     for (const [topic, configs] of [
       [topics.input, {}],
       [topics.query, { 'retention.ms': String(24 * 3600_000) }],

@@ -52,6 +52,11 @@ export interface TableOptions {
   exactFilterFraction?: number;
   /** How long a strong read waits for its offset (default 10 s). */
   strongTimeoutMs?: number;
+  /**
+   * Whether this replica may write (and prune) snapshots in `dir`; in a cluster only the
+   * changelog's leader does, the others build their index in memory only (default: always).
+   */
+  writesSnapshots?: () => boolean;
   logger?: TableLogger;
 }
 
@@ -171,6 +176,8 @@ export class Table {
   private embedder: Embedder | undefined;
   private closed = false;
   private readonly opts: Required<Omit<TableOptions, 'embedders' | 'logger'>> & Pick<TableOptions, 'embedders' | 'logger'>;
+  /** The schema file's text as last read or written here (tells a definition changed elsewhere). */
+  private schemaText: string;
 
   private constructor(schema: TableSchema, opts: TableOptions) {
     this.schema = schema;
@@ -181,8 +188,10 @@ export class Table {
       exactFilterRows: 4096,
       exactFilterFraction: 0.02,
       strongTimeoutMs: 10_000,
+      writesSnapshots: () => true,
       ...opts,
     };
+    this.schemaText = JSON.stringify(schema);
   }
 
   /** Opens the table in opts.dir: latest snapshot, then the changelog after it. */
@@ -223,6 +232,18 @@ export class Table {
     };
   }
 
+  /** Adopts a definition another broker wrote (a column added there); false if it needs a reopen. */
+  adoptSchema(next: TableSchema): boolean {
+    const text = JSON.stringify(next);
+    if (text === this.schemaText) return true;
+    // Only added scalar columns can be taken over in place; anything else reopens the table.
+    const sameVectors = JSON.stringify(next.vectors) === JSON.stringify(this.schema.vectors) && next.primaryKey === this.schema.primaryKey;
+    if (!sameVectors) return false;
+    this.schema = next;
+    this.schemaText = text;
+    return true;
+  }
+
   /** Last error of a background index build, if the latest one failed. */
   get buildError(): Error | undefined {
     return this.lastBuildError;
@@ -247,7 +268,7 @@ export class Table {
         this.indexes.set(def.name, { def, ann });
       }
     }
-    await pruneSnapshots(this.opts.dir, (await listSnapshots(this.opts.dir))[0]);
+    if (this.opts.writesSnapshots()) await pruneSnapshots(this.opts.dir, (await listSnapshots(this.opts.dir))[0]);
     await this.exclusive(() => this.catchUpLocked());
     this.maybeBuild();
   }
@@ -467,6 +488,11 @@ export class Table {
     this.sentLimit = buildLimit;
     await Promise.all(adds);
 
+    if (!this.opts.writesSnapshots()) {
+      this.flushKills();
+      this.publish(buildLimit);
+      return;
+    }
     const tmp = await createSnapshotTemp(this.opts.dir);
     this.flushKills();
     // Capture rows and post the index writes in one tick: the files then describe the same state.
@@ -742,6 +768,7 @@ export class Table {
       const next = addColumnToSchema(this.schema, column);
       await writeSchemaFile(this.opts.dir, next);
       this.schema = next;
+      this.schemaText = JSON.stringify(next);
       return this.describe();
     });
   }

@@ -1,11 +1,15 @@
 // An in-node consumer of one topic: reads every partition straight from the log, hands records to
 // a handler, then commits the next offset in the group coordinator so a restart resumes there.
+// In a cluster each partition is processed only by the broker leading it (so no record is
+// applied or answered twice by two brokers at once), and the committed offset lets the next
+// leader resume where this one stopped.
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/core/broker.js';
 import { TopicError } from '../broker/core/topics.js';
 import { LogError } from '../broker/log/index.js';
 import { ErrorCode } from '../broker/protocol/generated/error-codes.js';
 import { decodeBatches, encodeBatch, type BatchInputRecord, type RecordHeader } from '../broker/protocol/records/records.js';
+import { commitGroupOffsets, fetchGroupOffsets } from '../api/cli/client/admin.js';
 
 export interface BridgeRecord {
   topic: string;
@@ -35,9 +39,10 @@ export function headerValue(headers: RecordHeader[], name: string): string | und
   return undefined;
 }
 
-/** Appends records to one partition of a topic, creating the topic (one partition) if missing. */
+/** Appends records to one partition of a topic, creating the topic (one partition) if missing; through its leader. */
 export async function appendToTopic(broker: Broker, topic: string, records: BatchInputRecord[], partition = 0): Promise<void> {
   if (records.length === 0) return;
+  if (!broker.topics.get(topic) && broker.cluster !== null) await broker.store.refresh();
   if (!broker.topics.get(topic)) {
     try {
       await broker.topics.create({ name: topic, partitions: 1, replicationFactor: -1, configs: {} });
@@ -45,9 +50,8 @@ export async function appendToTopic(broker: Broker, topic: string, records: Batc
       if (!(err instanceof TopicError && err.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw err;
     }
   }
-  const log = broker.topics.partition(topic, partition);
-  if (!log) throw new Error(`topic ${topic} has no partition ${partition}`);
-  await log.append(await encodeBatch({ records }));
+  if (broker.cluster === null && !broker.topics.partition(topic, partition)) throw new Error(`topic ${topic} has no partition ${partition}`);
+  await broker.router.append(topic, partition, await encodeBatch({ records }));
 }
 
 export class TopicBridge {
@@ -56,6 +60,10 @@ export class TopicBridge {
   private wake: (() => void) | undefined;
   private readonly positions = new Map<number, number>();
   private readonly unsubscribe = new Map<number, () => void>();
+  /** Positions handled but not yet committed (a commit failed). */
+  private readonly uncommitted = new Map<number, number>();
+  /** The log each partition was last processed through (a new one means a new lease). */
+  private readonly leading = new Map<number, object>();
   /** Waiters for the bridge to pass given end offsets (per partition). */
   private idleWaiters: Array<{ targets: Map<number, number>; resolve: () => void }> = [];
 
@@ -99,7 +107,7 @@ export class TopicBridge {
 
   private settleWaiters(): void {
     this.idleWaiters = this.idleWaiters.filter((w) => {
-      for (const [p, end] of w.targets) if ((this.positions.get(p) ?? -1) < end) return true;
+      for (const [p, end] of w.targets) if ((this.positions.get(p) ?? -1) < end || this.uncommitted.has(p)) return true;
       w.resolve();
       return false;
     });
@@ -143,9 +151,20 @@ export class TopicBridge {
     let progressed = false;
     for (let p = 0; p < t.partitions && !this.stopped; p++) {
       const log = this.broker.topics.partition(this.opts.topic, p);
-      if (!log) continue;
+      if (!log || log !== this.leading.get(p)) {
+        // Not (or no longer, or newly) led here: forget the position, the committed offset is
+        // the truth when leadership comes back.
+        this.unsubscribe.get(p)?.();
+        this.unsubscribe.delete(p);
+        this.positions.delete(p);
+        this.uncommitted.delete(p);
+        this.leading.delete(p);
+        if (!log) continue;
+        this.leading.set(p, log);
+      }
       if (!this.unsubscribe.has(p)) this.unsubscribe.set(p, log.onAdvance(() => this.wake?.()));
-      let pos = this.positions.get(p) ?? this.committed(p);
+      await this.commitPending(p);
+      let pos = this.positions.get(p) ?? (await this.committed(p));
       if (pos < log.logStartOffset) pos = log.logStartOffset;
       if (pos >= log.highWatermark) {
         this.positions.set(p, pos);
@@ -173,17 +192,34 @@ export class TopicBridge {
       }
       if (next === pos) continue;
       if (records.length > 0) await this.opts.handle(records);
-      await this.commit(p, next);
+      // Handled: never hand these records over again, even if the commit has to be retried
+      // (in a cluster the group's coordinator may be moving).
       this.positions.set(p, next);
+      this.uncommitted.set(p, next);
       progressed = true;
+      await this.commitPending(p);
     }
     return progressed;
   }
 
-  private committed(partition: number): number {
+  /** The committed offset; from the group's coordinator, which in a cluster may be another broker. */
+  private async committed(partition: number): Promise<number> {
     const r = this.broker.groups.fetchOffsets(this.opts.groupId, [{ name: this.opts.topic, partitions: [partition] }]);
+    if (r.errorCode === ErrorCode.NOT_COORDINATOR && this.broker.cluster !== null) {
+      const client = await this.broker.router.kafkaClient();
+      const got = await fetchGroupOffsets(client, this.opts.groupId, [{ name: this.opts.topic, partitions: [partition] }]);
+      return got.get(this.opts.topic)?.get(partition)?.offset ?? 0;
+    }
+    if (r.errorCode !== ErrorCode.NONE) throw new Error(`offset fetch for ${this.opts.topic}/${partition} failed with error code ${r.errorCode}`);
     const off = r.topics[0]?.partitions[0]?.committedOffset ?? -1;
     return off >= 0 ? off : 0;
+  }
+
+  private async commitPending(partition: number): Promise<void> {
+    const offset = this.uncommitted.get(partition);
+    if (offset === undefined) return;
+    await this.commit(partition, offset);
+    if (this.uncommitted.get(partition) === offset) this.uncommitted.delete(partition);
   }
 
   private async commit(partition: number, offset: number): Promise<void> {
@@ -195,7 +231,14 @@ export class TopicBridge {
       retentionTimeMs: -1,
       topics: [{ name: this.opts.topic, partitions: [{ partitionIndex: partition, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null }] }],
     });
-    const code = res[0]?.partitions[0]?.errorCode ?? 0;
+    let code = res[0]?.partitions[0]?.errorCode ?? 0;
+    if (code === ErrorCode.NOT_COORDINATOR && this.broker.cluster !== null) {
+      const client = await this.broker.router.kafkaClient();
+      const out = await commitGroupOffsets(client, this.opts.groupId, this.opts.topic, new Map([[partition, offset]]));
+      const err = out.find((o) => o.partition === partition)?.error;
+      if (err) throw err;
+      code = 0;
+    }
     if (code !== 0) throw new Error(`offset commit for ${this.opts.topic}/${partition} failed with error code ${code}`);
   }
 }

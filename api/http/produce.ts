@@ -1,10 +1,13 @@
 // Produce over HTTP: JSON records -> one v2 batch per partition -> the same validation and log
-// append path as a Kafka Produce request.
+// append path as a Kafka Produce request. In a cluster a partition led by another broker gets
+// the batch through broker.router (a Produce to its leader).
 import type { Broker } from '../../broker/core/broker.js';
 import { ErrorCode, errorName } from '../../broker/protocol/generated/error-codes.js';
 import { encodeBatch, type BatchInputRecord } from '../../broker/protocol/records/records.js';
 import { validateProduceRecords } from '../../broker/protocol/records/validate.js';
 import { logErrorCode } from '../../broker/handlers/produce.js';
+import { RouterError } from '../../broker/cluster/router.js';
+import { KafkaError } from '../cli/client/errors.js';
 import { kafkaError, notFound } from './errors.js';
 import type { HttpPartitioner } from './partitioner.js';
 import { encodeField, encodeHeader, type RecordFormat } from './record-format.js';
@@ -33,7 +36,12 @@ export interface ProduceOutcome {
 }
 
 export async function produceRecords(broker: Broker, partitioner: HttpPartitioner, topic: string, records: ProduceRecordInput[], format: RecordFormat): Promise<ProduceOutcome> {
-  const t = broker.topics.get(topic);
+  let t = broker.topics.get(topic);
+  // Created through another broker since this one last refreshed its topic list.
+  if (!t && broker.cluster !== null) {
+    await broker.store.refresh();
+    t = broker.topics.get(topic);
+  }
   if (!t) throw notFound(`topic '${topic}' does not exist`);
   const byPartition = new Map<number, { indices: number[]; inputs: BatchInputRecord[] }>();
   records.forEach((r, i) => {
@@ -76,7 +84,7 @@ type AppendOutcome = { code: number; message: string; baseOffset: number };
 
 async function appendPartition(broker: Broker, topic: string, partition: number, inputs: BatchInputRecord[], cfg: ReturnType<Broker['topics']['logConfigOf']>, compacted: boolean): Promise<AppendOutcome> {
   const log = broker.topics.partition(topic, partition);
-  if (!log) return { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `This server does not host ${topic}-${partition}`, baseOffset: -1 };
+  if (!log && broker.cluster === null) return { code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `This server does not host ${topic}-${partition}`, baseOffset: -1 };
   const batch = await encodeBatch({ records: inputs });
   const now = Date.now();
   const checked = validateProduceRecords(batch, {
@@ -89,6 +97,15 @@ async function appendPartition(broker: Broker, topic: string, partition: number,
     deepCheck: compacted,
   });
   if ('code' in checked) return { code: checked.code, message: checked.message, baseOffset: -1 };
+  if (!log) {
+    // Led elsewhere: that broker counts the bytes in.
+    try {
+      const res = await broker.router.append(topic, partition, batch);
+      return { code: ErrorCode.NONE, message: '', baseOffset: res.baseOffset };
+    } catch (err) {
+      return { ...routedErrorCode(err), baseOffset: -1 };
+    }
+  }
   try {
     const res = await log.append(batch, { now });
     broker.metrics.bytesIn.inc({ topic, partition }, batch.length);
@@ -98,4 +115,13 @@ async function appendPartition(broker: Broker, topic: string, partition: number,
     const { code, message } = logErrorCode(err);
     return { code, message, baseOffset: -1 };
   }
+}
+
+function routedErrorCode(err: unknown): { code: number; message: string } {
+  if (err instanceof KafkaError) return { code: err.code, message: err.message };
+  if (err instanceof RouterError) {
+    const code = err.code === 'UNKNOWN_TOPIC_OR_PARTITION' ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : err.code === 'TIMEOUT' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return { code, message: err.message };
+  }
+  return logErrorCode(err);
 }

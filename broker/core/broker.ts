@@ -15,6 +15,7 @@ import { LocalOwnership } from '../groups/coordinator-ownership.js';
 import { PostgresControlStore } from '../cluster/postgres-store.js';
 import { PostgresOffsetStore } from '../cluster/postgres-offset-store.js';
 import { ClusterManager, clusterOptions } from '../cluster/cluster-manager.js';
+import { PartitionRouter } from '../cluster/router.js';
 
 export class Broker {
   readonly metrics = new BrokerMetrics();
@@ -25,6 +26,8 @@ export class Broker {
   readonly groups: GroupCoordinator;
   /** Set with a postgres control store: leases decide which partitions and groups are served here. */
   readonly cluster: ClusterManager | null = null;
+  /** Appends and reads for in-process users, wherever the partition is led. */
+  readonly router: PartitionRouter;
   private readonly cleaners: NodeJS.Timeout[] = [];
   /** Log compaction for topics whose cleanup.policy includes compact. */
   readonly logCleaner: LogCleaner;
@@ -74,6 +77,7 @@ export class Broker {
       log,
     );
     this.topics.onDeleted.push((topic) => this.groups.removeTopicOffsets(topic));
+    this.router = new PartitionRouter(this, log.child({ component: 'router' }));
   }
 
   get nodeId(): number {
@@ -151,6 +155,7 @@ export class Broker {
   async close(): Promise<void> {
     this.closing = true;
     for (const t of this.cleaners) clearInterval(t);
+    await this.router.close();
     // Hand leases over first, while the store is still open.
     await this.cluster?.stop();
     await this.logCleaner.stop();

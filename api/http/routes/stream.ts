@@ -1,10 +1,10 @@
 // Server-Sent Events: follow a topic live. Each event's id holds the position of every partition
 // after it ("p:offset,..."), so a client reconnecting with Last-Event-ID resumes exactly.
+// Partitions led by another broker of a cluster are followed through broker.router's view.
 import type { FastifyInstance } from 'fastify';
-import type { PartitionLog } from '../../../broker/log/index.js';
 import type { PluginOptions } from '../context.js';
 import { badRequest, HttpError } from '../errors.js';
-import { readFrom } from '../read.js';
+import { readableLog, readFrom, startOffset, type ReadableLog } from '../read.js';
 import { toJsonRecord, type RecordFormat } from '../record-format.js';
 import { errorResponses, formatProp, topicParams } from '../schemas.js';
 import { topicOrThrow } from '../admin/topics-ops.js';
@@ -13,11 +13,12 @@ const KEEPALIVE_MS = 15_000;
 const BATCH = 500;
 
 /** `earliest`, `latest`, an offset, or `@<ms>` (first record at/after that time). */
-async function initialOffset(log: PartitionLog, from: string): Promise<number> {
-  if (from === 'earliest') return log.logStartOffset;
+async function initialOffset(log: ReadableLog, from: string): Promise<number> {
+  const start = log.logStartOffset ?? 0;
+  if (from === 'earliest') return start;
   if (from === 'latest') return log.highWatermark;
-  if (from.startsWith('@')) return (await log.offsetForTimestamp(Number(from.slice(1))))?.offset ?? log.highWatermark;
-  return Math.min(Math.max(Number(from), log.logStartOffset), log.highWatermark);
+  if (from.startsWith('@')) return startOffset(log, { timestamp: Number(from.slice(1)) });
+  return Math.min(Math.max(Number(from), start), log.highWatermark);
 }
 
 function parseLastEventId(id: string | undefined): Map<number, number> | null {
@@ -55,13 +56,14 @@ export default async function streamRoutes(app: FastifyInstance, { ctx }: Plugin
     },
     handler: async (req, reply) => {
       const { topic } = req.params;
+      if (!broker.topics.get(topic) && broker.cluster !== null) await broker.store.refresh();
       const t = topicOrThrow(broker, topic);
       const wanted = req.query.partitions ? [...new Set(req.query.partitions.split(',').map(Number))] : Array.from({ length: t.partitions }, (_, i) => i);
       for (const p of wanted) if (p >= t.partitions) throw new HttpError(404, 404, `topic '${topic}' has no partition ${p}`);
       const resume = parseLastEventId(req.headers['last-event-id'] as string | undefined);
       const positions = new Map<number, number>();
       for (const p of wanted) {
-        const log = broker.topics.partition(topic, p);
+        const log = broker.cluster === null ? broker.topics.partition(topic, p) : await readableLog(broker, topic, p);
         if (!log) throw badRequest(`partition ${p} is not open`);
         positions.set(p, resume?.get(p) ?? (await initialOffset(log, req.query.from)));
       }
@@ -90,15 +92,19 @@ export default async function streamRoutes(app: FastifyInstance, { ctx }: Plugin
       try {
         while (open) {
           let sent = 0;
+          const views = new Map<number, ReadableLog>();
           for (const p of wanted) {
-            const log = broker.topics.partition(topic, p);
+            const log = broker.cluster === null ? broker.topics.partition(topic, p) : broker.topics.get(topic) ? await broker.router.view(topic, p) : undefined;
+            if (log) views.set(p, log);
+            // Not published by any leader yet: nothing to read there.
+            else if (broker.cluster !== null && broker.topics.get(topic)) continue;
             if (!log) {
               await write(`event: error\ndata: ${JSON.stringify({ error_code: 404, message: `topic '${topic}' partition ${p} is gone` })}\n\n`);
               stop();
               break;
             }
             let pos = positions.get(p)!;
-            if (pos < log.logStartOffset) pos = log.logStartOffset;
+            if (pos < (log.logStartOffset ?? 0)) pos = log.logStartOffset ?? 0;
             if (pos >= log.highWatermark) continue;
             const r = await readFrom(log, pos, 1024 * 1024, BATCH);
             if (r.bytes > 0) broker.metrics.bytesOut.inc({ topic, partition: p }, r.bytes);
@@ -132,7 +138,7 @@ export default async function streamRoutes(app: FastifyInstance, { ctx }: Plugin
             }, KEEPALIVE_MS);
             wake = done;
             for (const p of wanted) {
-              const log = broker.topics.partition(topic, p);
+              const log = views.get(p);
               if (log) offs.push(log.onAdvance(done));
             }
           });
