@@ -2,9 +2,12 @@
 // sequential loop per assigned partition (which is what keeps key order within a partition).
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/core/broker.js';
+import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
 import { decodeBatches } from '../broker/protocol/records/records.js';
 import type { Table } from '../vector/index.js';
 import { GroupMember, type TopicPartition } from './group-member.js';
+import type { GroupTransport } from './group-transport.js';
+import type { PartitionAccess, PartitionView } from './partition-access.js';
 import type { LogBuffer } from './log-buffer.js';
 import { OutputWriter, type OutputRecord } from './output-writer.js';
 import { FunctionPool, TimeoutError } from './pool.js';
@@ -24,6 +27,10 @@ export interface InstanceHost {
   log: Logger;
   clientId: string;
   artifactPath(name: string, file: string): string;
+  /** Input reads and output appends (through the cluster router when there is one). */
+  partitions: PartitionAccess;
+  /** A fresh connection to the group coordinator, one per instance (closed on stop). */
+  groupTransport(): GroupTransport;
   /** Shorter timings for tests. */
   heartbeatMs?: number;
   sessionTimeoutMs?: number;
@@ -32,7 +39,20 @@ export interface InstanceHost {
 export type InstanceState = 'starting' | 'running' | 'failed' | 'stopped';
 
 const READ_BYTES = 1024 * 1024;
+/** How long a transient output failure (leader moving) is retried before the batch is redone. */
+const OUTPUT_RETRY_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The runner was stopped while waiting: the batch is left to the partition's next owner. */
+class StoppedError extends Error {}
+
+const PERMANENT_APPEND = new Set<string | number>(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'CORRUPT_MESSAGE', 'INVALID_RECORD', E.MESSAGE_TOO_LARGE, E.RECORD_LIST_TOO_LARGE, E.CORRUPT_MESSAGE, E.INVALID_RECORD]);
+
+/** Output errors that retrying cannot fix (the record itself is at fault). */
+function isPermanentAppendError(err: unknown): boolean {
+  const e = err as { code?: unknown; errorCode?: unknown };
+  return PERMANENT_APPEND.has(e.code as string) || PERMANENT_APPEND.has(e.errorCode as number);
+}
 
 export class FunctionInstance {
   state: InstanceState = 'starting';
@@ -40,6 +60,7 @@ export class FunctionInstance {
   readonly spec: VersionSpec;
   private pool: FunctionPool | null = null;
   private member: GroupMember | null = null;
+  private transport: GroupTransport | null = null;
   private readonly runners = new Map<string, PartitionRunner>();
   readonly stats = new Map<string, PartitionStats>();
   readonly counters: Record<string, number> = {};
@@ -56,7 +77,7 @@ export class FunctionInstance {
     const v = record.versions.find((x) => x.version === record.active);
     if (!v) throw new Error(`function ${record.name} has no version ${record.active}`);
     this.spec = v;
-    this.output = new OutputWriter(host.broker);
+    this.output = new OutputWriter(host.broker, host.partitions);
   }
 
   get name(): string {
@@ -112,8 +133,9 @@ export class FunctionInstance {
   join(): void {
     if (this.stopping) return;
     const s = this.spec;
+    this.transport = this.host.groupTransport();
     this.member = new GroupMember(
-      this.host.broker.groups,
+      this.transport,
       {
         groupId: groupIdOf(this.name),
         topics: s.inputs,
@@ -169,11 +191,10 @@ export class FunctionInstance {
   }
 
   commit(topic: string, partition: number, offset: number): Promise<number> {
-    const log = this.host.broker.topics.partition(topic, partition);
-    return this.member!.commit([{ topic, partition, offset, leaderEpoch: log?.leaderEpoch ?? -1 }]);
+    return this.member!.commit([{ topic, partition, offset, leaderEpoch: this.host.partitions.leaderEpoch(topic, partition) }]);
   }
 
-  committed(topic: string, partition: number): number {
+  committed(topic: string, partition: number): Promise<number> {
     return this.member!.committed(topic, partition);
   }
 
@@ -200,8 +221,8 @@ export class FunctionInstance {
     return hits;
   }
 
-  /** Table writes, then outputs; all durable when this resolves. */
-  async apply(effects: Effects): Promise<void> {
+  /** Table writes (idempotent upserts/deletes); a failure here is the function's. */
+  async applyTables(effects: Effects): Promise<void> {
     for (const w of coalesce(effects.writes)) {
       const name = w.table ?? this.spec.table;
       if (!name) throw new Error('ctx.upsert/delete: no table given and none deployed');
@@ -209,6 +230,10 @@ export class FunctionInstance {
       if (w.op === 'upsert') await t.upsert(w.rows);
       else await t.delete(w.keys);
     }
+  }
+
+  /** Appends the emitted records, then takes the batch's counters, gauges and logs. */
+  async emit(effects: Effects): Promise<void> {
     const byTopic = new Map<string, OutputRecord[]>();
     for (const e of effects.emits) {
       const topic = e.topic ?? this.spec.outputs[0]!;
@@ -246,7 +271,7 @@ export class FunctionInstance {
   status(): PartitionStatus[] {
     return [...this.stats.values()]
       .filter((s) => this.runners.has(`${s.topic}/${s.partition}`))
-      .map((s) => s.snapshot(this.host.broker.topics.partition(s.topic, s.partition)?.highWatermark ?? 0));
+      .map((s) => s.snapshot(this.runners.get(`${s.topic}/${s.partition}`)?.highWatermark ?? 0));
   }
 
   async stop(): Promise<void> {
@@ -254,6 +279,8 @@ export class FunctionInstance {
     if (this.member) await this.member.stop();
     else await this.revokeAll();
     this.member = null;
+    await this.transport?.close().catch(() => undefined);
+    this.transport = null;
     if (this.pool) await this.pool.close(this.identity);
     this.pool = null;
     if (this.state !== 'failed') this.state = 'stopped';
@@ -282,7 +309,10 @@ class PartitionRunner {
   private stopped = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private view: PartitionView | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Last high watermark seen (for status; the partition may be led elsewhere). */
+  highWatermark = 0;
 
   constructor(
     private readonly fn: FunctionInstance,
@@ -291,8 +321,6 @@ class PartitionRunner {
   ) {}
 
   start(): void {
-    const log = this.fn.host.broker.topics.partition(this.tp.topic, this.tp.partition);
-    this.unsubscribe = log?.onAdvance(() => this.wake?.()) ?? null;
     this.loop = this.supervise();
   }
 
@@ -302,54 +330,77 @@ class PartitionRunner {
       try {
         await this.run();
       } catch (err) {
+        if (err instanceof StoppedError) break;
+        this.dropView();
         this.stats.recordError(err as Error);
         this.fn.runtimeLog('error', `partition ${this.tp.topic}/${this.tp.partition}: ${(err as Error).message}; resuming from the last commit`);
         await this.idle(1_000);
       }
     }
+    this.dropView();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.loop;
-    this.unsubscribe?.();
   }
 
-  private idle(ms: number): Promise<void> {
+  /** Waits for new data (or the timeout); true when woken by the partition advancing. */
+  private idle(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
+      const t = setTimeout(() => done(false), ms);
+      const done = (woken: boolean): void => {
         clearTimeout(t);
-        resolve();
-      }
-      this.wake = done;
+        this.wake = null;
+        resolve(woken);
+      };
+      this.wake = () => done(true);
     });
+  }
+
+  // The view is looked up again after errors and quiet periods, so a leader change is followed.
+  private async currentView(): Promise<PartitionView | null> {
+    if (this.view) return this.view;
+    const v = await this.fn.host.partitions.view(this.tp.topic, this.tp.partition);
+    if (!v) return null;
+    this.view = v;
+    this.unsubscribe = v.onAdvance(() => this.wake?.());
+    return v;
+  }
+
+  private dropView(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.view = null;
   }
 
   private async startPosition(): Promise<number> {
     const { topic, partition } = this.tp;
-    const log = this.fn.host.broker.topics.partition(topic, partition)!;
-    const committed = this.fn.committed(topic, partition);
+    const committed = await this.fn.committed(topic, partition);
     if (committed >= 0) return committed;
+    const view = await this.currentView();
+    if (!view) throw new Error(`partition ${topic}/${partition} is not readable here`);
+    const start = view.logStartOffset ?? 0;
     const f = this.fn.spec.fromOffset;
     let pos: number;
     switch (f.kind) {
       case 'earliest':
-        pos = log.logStartOffset;
+        pos = start;
         break;
       case 'latest':
-        pos = log.highWatermark;
+        pos = view.highWatermark;
         break;
       case 'offset':
-        pos = Math.min(Math.max(f.offset, log.logStartOffset), log.highWatermark);
+        pos = Math.min(Math.max(f.offset, start), view.highWatermark);
         break;
       case 'timestamp':
-        pos = (await log.offsetForTimestamp(f.ms))?.offset ?? log.highWatermark;
+        pos = (await this.fn.host.partitions.offsetForTimestamp(topic, partition, f.ms)) ?? view.highWatermark;
         break;
     }
     // Pin the start so a restart before the first batch does not re-resolve "latest".
-    await this.fn.commit(topic, partition, pos);
+    const code = await this.fn.commit(topic, partition, pos);
+    if (code !== 0) throw new Error(`cannot pin the start offset of ${topic}/${partition}: error ${code}`);
     return pos;
   }
 
@@ -362,33 +413,35 @@ class PartitionRunner {
     const linger = hints?.lingerMs ?? 0;
     let lingered = false;
     while (!this.stopped) {
-      const log = this.fn.host.broker.topics.partition(topic, partition);
-      if (!log) {
+      const view = await this.currentView();
+      if (!view) {
         await this.idle(1_000);
         continue;
       }
-      if (pos < log.logStartOffset) pos = log.logStartOffset;
+      const hw = view.highWatermark;
+      this.highWatermark = hw;
+      if (view.logStartOffset !== undefined && pos < view.logStartOffset) pos = view.logStartOffset;
       let records: WireRecord[] = [];
-      if (pos < log.highWatermark) {
-        const data = await log.read(pos, READ_BYTES, { minOneBatch: true });
+      if (pos < hw) {
+        const data = await view.read(pos, READ_BYTES, { minOneBatch: true });
         let next = pos;
         for (const b of await decodeBatches(data, { verifyCrc: false })) {
           next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1);
           if (b.isControl) continue;
           for (const r of b.records) {
-            if (r.offset < pos || records.length >= max) continue;
+            if (r.offset < pos || r.offset >= hw || records.length >= max) continue;
             records.push({ topic, partition, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
           }
         }
         if (records.length === 0 && next > pos) {
           // Only control records or compacted gaps: move past them.
-          pos = next;
+          pos = Math.min(next, hw);
           await this.commitAt(pos);
           continue;
         }
       }
       if (records.length === 0) {
-        await this.idle(1_000);
+        if (!(await this.idle(1_000))) this.dropView();
         continue;
       }
       if (records.length < max && linger > 0 && !lingered) {
@@ -414,15 +467,46 @@ class PartitionRunner {
     if (code !== 0) this.fn.runtimeLog('warn', `offset commit for ${this.tp.topic}/${this.tp.partition} failed with error ${code}; records may be processed again`);
   }
 
-  /** True when every record was processed or dead-lettered. */
+  /**
+   * Outputs must become durable before the input offset is committed; a leader moving makes an
+   * append fail for a while, which is waited out here rather than blamed on the record.
+   */
+  private async durably(what: string, write: () => Promise<void>): Promise<void> {
+    const deadline = Date.now() + OUTPUT_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new StoppedError('stopped');
+      try {
+        return await write();
+      } catch (err) {
+        if (isPermanentAppendError(err) || Date.now() > deadline) throw err;
+        if (attempt === 0 || attempt % 10 === 0) this.fn.runtimeLog('warn', `${what} failed, retrying: ${(err as Error).message}`, { topic: this.tp.topic, partition: this.tp.partition });
+        await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  /** True when every record was processed or dead-lettered; false when stopped first. */
   private async process(records: WireRecord[]): Promise<boolean> {
     if (records.length > 1) {
+      let effects: Effects | null = null;
       try {
-        await this.fn.apply(await this.fn.runBatch(records));
-        return true;
+        effects = await this.fn.runBatch(records);
+        await this.fn.applyTables(effects);
       } catch (err) {
+        effects = null;
         this.stats.recordError(err as Error);
         this.fn.runtimeLog('warn', `batch of ${records.length} failed, retrying record by record: ${(err as Error).message}`, { topic: this.tp.topic, partition: this.tp.partition, from: records[0]!.offset });
+      }
+      if (effects) {
+        const done = effects;
+        try {
+          await this.durably('writing outputs', () => this.fn.emit(done));
+          return true;
+        } catch (err) {
+          if (err instanceof StoppedError) return false;
+          this.stats.recordError(err as Error);
+          this.fn.runtimeLog('warn', `outputs of a batch of ${records.length} failed, retrying record by record: ${(err as Error).message}`, { topic: this.tp.topic, partition: this.tp.partition });
+        }
       }
     }
     for (const r of records) if (!(await this.processOne(r))) return false;
@@ -435,16 +519,24 @@ class PartitionRunner {
     for (let attempt = 1; attempt <= l.maxAttempts; attempt++) {
       if (this.stopped) return false;
       try {
-        await this.fn.apply(await this.fn.runBatch([r]));
+        const effects = await this.fn.runBatch([r]);
+        await this.fn.applyTables(effects);
+        await this.durably('writing outputs', () => this.fn.emit(effects));
         return true;
       } catch (err) {
+        if (err instanceof StoppedError) return false;
         lastErr = err as Error;
         this.stats.recordError(lastErr);
         this.fn.runtimeLog('warn', `record ${r.topic}/${r.partition}@${r.offset} failed (attempt ${attempt}/${l.maxAttempts}): ${lastErr.message}`);
         if (attempt < l.maxAttempts) await sleep(l.backoffMs * 2 ** (attempt - 1));
       }
     }
-    await this.fn.deadLetter(r, lastErr, l.maxAttempts);
+    try {
+      await this.durably('dead-lettering', () => this.fn.deadLetter(r, lastErr, l.maxAttempts));
+    } catch (err) {
+      if (err instanceof StoppedError) return false;
+      throw err;
+    }
     this.stats.deadLettered++;
     this.fn.runtimeLog('error', `record ${r.topic}/${r.partition}@${r.offset} sent to ${dlqTopicOf(this.fn.name)} after ${l.maxAttempts} attempts: ${lastErr.message}`);
     return true;

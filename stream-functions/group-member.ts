@@ -1,7 +1,9 @@
-// A function's consumer-group membership, spoken to the coordinator in-process (no socket).
-// Uses the standard consumer protocol so `kafka-consumer-groups --describe` shows the members.
-import type { GroupCoordinator } from '../broker/groups/group-coordinator.js';
+// A function's consumer-group membership, spoken to the coordinator through a transport
+// (in-process on a single node, the Kafka wire in a cluster). Uses the standard consumer
+// protocol so `kafka-consumer-groups --describe` shows the members.
 import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
+import { errorName } from '../api/cli/client/errors.js';
+import { COORDINATOR_MOVED, type GroupTransport, type OffsetToCommit } from './group-transport.js';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../api/http/consumers/consumer-protocol.js';
 import { roundRobinAssign } from '../api/http/consumers/assignors.js';
 
@@ -37,7 +39,7 @@ export class GroupMember {
   private wake: (() => void) | null = null;
 
   constructor(
-    private readonly coord: GroupCoordinator,
+    private readonly transport: GroupTransport,
     private readonly opts: MemberOptions,
     private readonly hooks: MemberHooks,
   ) {}
@@ -50,8 +52,16 @@ export class GroupMember {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake?.();
-    await this.loop;
-    if (this.memberId !== '') this.coord.leave(this.opts.groupId, [{ memberId: this.memberId, groupInstanceId: null, reason: 'function stopped' }]);
+    if (this.loop) {
+      // A join the coordinator holds (waiting for other members) would delay the stop: cut it.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), 3_000)));
+      const done = await Promise.race([this.loop.then(() => true), late]);
+      clearTimeout(timer);
+      if (!done) await this.transport.abort();
+      await this.loop;
+    }
+    if (this.memberId !== '') await this.transport.leave(this.opts.groupId, this.memberId, 'function stopped').catch(() => undefined);
     this.memberId = '';
   }
 
@@ -79,7 +89,7 @@ export class GroupMember {
 
   private async joinAndSync(): Promise<boolean> {
     const sessionTimeoutMs = this.opts.sessionTimeoutMs ?? 30_000;
-    const join = await this.coord.join({
+    const join = await this.transport.join({
       groupId: this.opts.groupId,
       memberId: this.memberId,
       groupInstanceId: null,
@@ -99,7 +109,9 @@ export class GroupMember {
       this.memberId = '';
       return false;
     }
-    if (join.errorCode !== E.NONE) throw new Error(`join ${this.opts.groupId} failed with error ${join.errorCode}`);
+    // The coordinator moved or is taking over: look it up again shortly.
+    if (COORDINATOR_MOVED.has(join.errorCode) || join.errorCode === E.REBALANCE_IN_PROGRESS) return false;
+    if (join.errorCode !== E.NONE) throw new Error(`join ${this.opts.groupId} failed with ${errorName(join.errorCode)}`);
     this.memberId = join.memberId;
     this.generationId = join.generationId;
     let assignments: Array<{ memberId: string; assignment: Buffer }> = [];
@@ -108,7 +120,7 @@ export class GroupMember {
       const plan = roundRobinAssign(members, (t) => this.opts.partitionCount(t));
       assignments = [...plan].map(([memberId, a]) => ({ memberId, assignment: encodeAssignment(a) }));
     }
-    const sync = await this.coord.sync({
+    const sync = await this.transport.sync({
       groupId: this.opts.groupId,
       generationId: join.generationId,
       memberId: join.memberId,
@@ -132,7 +144,7 @@ export class GroupMember {
     for (;;) {
       await this.pause(every);
       if (this.stopped) return;
-      const code = this.coord.heartbeat({ groupId: this.opts.groupId, generationId: this.generationId, memberId: this.memberId, groupInstanceId: null });
+      const code = await this.transport.heartbeat({ groupId: this.opts.groupId, generationId: this.generationId, memberId: this.memberId });
       if (code === E.NONE) continue;
       if (code === E.UNKNOWN_MEMBER_ID) this.memberId = '';
       return;
@@ -140,28 +152,14 @@ export class GroupMember {
   }
 
   /** Commits for the current generation; returns the failing error code, or 0. */
-  async commit(offsets: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number }>): Promise<number> {
-    if (offsets.length === 0) return E.NONE;
-    const byTopic = new Map<string, Array<{ partitionIndex: number; committedOffset: number; committedLeaderEpoch: number; committedMetadata: string | null }>>();
-    for (const o of offsets) {
-      const list = byTopic.get(o.topic) ?? [];
-      list.push({ partitionIndex: o.partition, committedOffset: o.offset, committedLeaderEpoch: o.leaderEpoch, committedMetadata: null });
-      byTopic.set(o.topic, list);
-    }
-    const res = await this.coord.commitOffsets({
-      groupId: this.opts.groupId,
-      generationId: this.generationId,
-      memberId: this.memberId,
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-    });
-    for (const t of res) for (const p of t.partitions) if (p.errorCode !== E.NONE) return p.errorCode;
-    return E.NONE;
+  commit(offsets: OffsetToCommit[]): Promise<number> {
+    return this.transport.commit({ groupId: this.opts.groupId, generationId: this.generationId, memberId: this.memberId }, offsets);
   }
 
-  committed(topic: string, partition: number): number {
-    const r = this.coord.fetchOffsets(this.opts.groupId, [{ name: topic, partitions: [partition] }]);
-    return r.topics[0]?.partitions[0]?.committedOffset ?? -1;
+  /** The committed offset (-1 when none); throws when the coordinator cannot say. */
+  async committed(topic: string, partition: number): Promise<number> {
+    const r = await this.transport.fetch(this.opts.groupId, [{ name: topic, partitions: [partition] }]);
+    if (r.errorCode !== E.NONE) throw new Error(`cannot read the committed offset of ${topic}/${partition}: ${errorName(r.errorCode)}`);
+    return r.offsets.get(`${topic}/${partition}`) ?? -1;
   }
 }

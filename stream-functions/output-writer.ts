@@ -1,6 +1,8 @@
-// Appends function outputs straight to partition logs; append() resolves after fsync, which is
-// what lets the runtime commit input offsets afterwards.
+// Appends function outputs to their partitions' leaders (the local log, or forwarded in a
+// cluster); append resolves after fsync, which is what lets the runtime commit input offsets
+// afterwards.
 import type { Broker } from '../broker/core/broker.js';
+import type { PartitionAccess } from './partition-access.js';
 import { TopicError } from '../broker/core/topics.js';
 import { ErrorCode } from '../broker/protocol/generated/error-codes.js';
 import { encodeBatchSync, type BatchInputRecord } from '../broker/protocol/records/records.js';
@@ -19,7 +21,10 @@ const CHUNK_BYTES = 512 * 1024;
 export class OutputWriter {
   private rr = 0;
 
-  constructor(private readonly broker: Broker) {}
+  constructor(
+    private readonly broker: Broker,
+    private readonly partitions: PartitionAccess,
+  ) {}
 
   /** Creates the topic with broker defaults when missing (outputs and DLQs are created on demand). */
   async ensureTopic(topic: string): Promise<number> {
@@ -46,12 +51,10 @@ export class OutputWriter {
     }
     await Promise.all(
       [...byPartition].map(async ([p, list]) => {
-        const log = this.broker.topics.partition(topic, p);
-        if (!log) throw new Error(`output partition ${topic}/${p} is not open on this node`);
         for (const chunk of chunks(list)) {
           const now = Date.now();
           const input: BatchInputRecord[] = chunk.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp ?? now }));
-          await log.append(encodeBatchSync({ records: input }));
+          await this.partitions.append(topic, p, encodeBatchSync({ records: input }));
         }
       }),
     );

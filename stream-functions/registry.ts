@@ -1,5 +1,5 @@
 // Where deployments are recorded. Kept behind a small interface: the local file version lives in
-// the data dir; a control-store (PostgreSQL) version can replace it without touching the runtime.
+// the data dir (single node); a cluster keeps them in PostgreSQL (pg-registry.ts).
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../broker/log/atomic-file.js';
@@ -12,12 +12,16 @@ export interface FunctionRegistry {
   /** Replaces (or creates) one record durably. */
   put(record: FunctionRecord): Promise<void>;
   remove(name: string): Promise<void>;
+  /** Picks up changes made elsewhere (other brokers); true when something may have changed. */
+  refresh(): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** <data>/functions/registry.json, rewritten atomically on every change. */
 export class FileFunctionRegistry implements FunctionRegistry {
   private records = new Map<string, FunctionRecord>();
   private writing: Promise<void> = Promise.resolve();
+  private lastText: string | null = null;
 
   constructor(private readonly dir: string) {}
 
@@ -27,15 +31,26 @@ export class FileFunctionRegistry implements FunctionRegistry {
 
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await this.refresh();
+  }
+
+  async refresh(): Promise<boolean> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
+    if (text === this.lastText) return false;
     const parsed = JSON.parse(text) as { functions: FunctionRecord[] };
     this.records = new Map(parsed.functions.map((f) => [f.name, f]));
+    this.lastText = text;
+    return true;
+  }
+
+  close(): Promise<void> {
+    return this.writing;
   }
 
   list(): FunctionRecord[] {
@@ -60,6 +75,7 @@ export class FileFunctionRegistry implements FunctionRegistry {
   // Writes are chained so a slow write never lands after a newer one.
   private persist(): Promise<void> {
     const snapshot = JSON.stringify({ functions: [...this.records.values()] }, null, 1);
+    this.lastText = snapshot;
     const next = this.writing.then(() => writeFileAtomic(this.file, snapshot));
     this.writing = next.catch(() => undefined);
     return next;

@@ -3,7 +3,13 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/core/broker.js';
+import { PostgresControlStore } from '../broker/cluster/postgres-store.js';
 import { ArtifactStore } from './artifacts.js';
+import { InProcessGroupTransport } from './group-transport.js';
+import { groupView, type GroupView } from './group-view.js';
+import { partitionAccess } from './partition-access.js';
+import { PostgresFunctionRegistry } from './pg-registry.js';
+import { WireGroupTransport } from './wire-group-transport.js';
 import { FunctionInstance, type InstanceHost, type TableProvider } from './function-instance.js';
 import { LogBuffer, type LogLine } from './log-buffer.js';
 import { FileFunctionRegistry, type FunctionRegistry } from './registry.js';
@@ -64,6 +70,11 @@ export interface FunctionStatus extends FunctionSummary {
   vars: Record<string, string>;
 }
 
+/** Status plus the whole group: every broker's member, its partitions and their lag. */
+export interface ClusterFunctionStatus extends FunctionStatus {
+  group: GroupView;
+}
+
 export interface RuntimeOptions {
   broker: Broker;
   tables: TableProvider;
@@ -73,7 +84,7 @@ export interface RuntimeOptions {
   registry?: FunctionRegistry;
   /** Distinguishes several runtimes on one node (tests). */
   clientId?: string;
-  /** How often the registry is re-read for deploys made on other nodes (ms; 0 = never). */
+  /** How often the registry is re-read for deploys made on other nodes (ms; 0 = never; default 1 s in a cluster, 5 s alone). */
   refreshMs?: number;
   heartbeatMs?: number;
   sessionTimeoutMs?: number;
@@ -95,17 +106,25 @@ export class FunctionRuntime {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly host: InstanceHost;
+  private readonly clustered: boolean;
 
   constructor(private readonly opts: RuntimeOptions) {
     const dir = opts.dir ?? join(opts.broker.config.dataDir, 'functions');
-    this.registry = opts.registry ?? new FileFunctionRegistry(dir);
+    const store = opts.broker.store;
+    this.clustered = store instanceof PostgresControlStore;
+    this.registry = opts.registry ?? (store instanceof PostgresControlStore ? new PostgresFunctionRegistry(store.pool) : new FileFunctionRegistry(dir));
     this.artifacts = new ArtifactStore(dir);
+    const clientId = opts.clientId ?? `floe-fn-node-${opts.broker.nodeId}`;
+    const partitions = partitionAccess(opts.broker);
     this.host = {
       broker: opts.broker,
       tables: opts.tables,
       log: opts.log.child({ component: 'functions' }),
-      clientId: opts.clientId ?? `floe-fn-node-${opts.broker.nodeId}`,
+      clientId,
       artifactPath: (name, file) => this.artifacts.pathOf(name, file),
+      partitions,
+      // In a cluster the coordinator is whichever broker holds the group's lease.
+      groupTransport: () => (this.clustered ? new WireGroupTransport({ bootstrap: () => opts.broker.advertised, clientId }) : new InProcessGroupTransport(opts.broker.groups)),
       ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
       ...(opts.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: opts.sessionTimeoutMs } : {}),
     };
@@ -119,11 +138,11 @@ export class FunctionRuntime {
     const first = this.exclusive(() => this.reconcile());
     first.catch((err: Error) => this.host.log.error({ err }, 'starting deployed functions failed'));
     if (opts.wait === true) await first;
-    const every = this.opts.refreshMs ?? 5_000;
+    const every = this.opts.refreshMs ?? (this.clustered ? 1_000 : 5_000);
     if (every > 0) {
       this.timer = setInterval(() => {
         void this.exclusive(async () => {
-          await this.registry.open();
+          await this.registry.refresh();
           await this.reconcile();
         }).catch((err: Error) => this.host.log.warn({ err }, 'function registry refresh failed'));
       }, every);
@@ -139,6 +158,7 @@ export class FunctionRuntime {
       await Promise.all([...this.instances.values()].map((i) => i.stop().catch(() => undefined)));
       this.instances.clear();
     });
+    await this.registry.close().catch(() => undefined);
     if (runtimes.get(this.opts.broker) === this) runtimes.delete(this.opts.broker);
   }
 
@@ -185,6 +205,8 @@ export class FunctionRuntime {
   deploy(req: DeployRequest): Promise<FunctionStatus> {
     return this.exclusive(async () => {
       validateFunctionName(req.name);
+      // Another broker may have deployed a version since the last poll.
+      await this.registry.refresh();
       const spec = await this.buildVersion(req);
       const prev = this.registry.get(req.name);
       // Load the new version (startup limit, table, topics) before the old one stops.
@@ -253,6 +275,12 @@ export class FunctionRuntime {
     return this.statusOf(this.require(name));
   }
 
+  /** This broker's status plus every member of the function's group (any broker). */
+  async clusterStatus(name: string): Promise<ClusterFunctionStatus> {
+    const local = this.status(name);
+    return { ...local, group: await groupView(this.opts.broker, this.host.partitions, groupIdOf(name)) };
+  }
+
   logs(name: string, after = 0, limit = 500): { lines: LogLine[]; last: number } {
     this.require(name);
     const b = this.logsOf(name);
@@ -280,6 +308,7 @@ export class FunctionRuntime {
 
   remove(name: string): Promise<void> {
     return this.exclusive(async () => {
+      await this.registry.refresh();
       this.require(name);
       await this.registry.remove(name);
       await this.reconcile();
@@ -290,6 +319,7 @@ export class FunctionRuntime {
 
   private mutate(name: string, change: (r: FunctionRecord) => void): Promise<FunctionStatus> {
     return this.exclusive(async () => {
+      await this.registry.refresh();
       const r = this.require(name);
       change(r);
       await this.registry.put(r);

@@ -51,10 +51,12 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
     http: { host: http.host, port: http.port, url: http.url },
     close() {
       closed ??= (async () => {
+        // Functions leave their groups first: if this broker coordinates a group, the leave
+        // must still reach it over the Kafka listener, or peers wait a session timeout.
+        await functions.close();
         broker.closing = true;
         await server.close(10_000);
         await http.close();
-        await functions.close();
         // Checkpoint so the next start loads snapshots instead of replaying changelogs.
         await tables.close({ checkpoint: true });
         await broker.close();

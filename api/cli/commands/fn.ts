@@ -105,6 +105,12 @@ interface Status extends Summary {
   partitions: PartitionStatus[];
   totals: { processed: number; errors: number; deadLettered: number; lag: number; throughput: number };
   counters: Record<string, number>;
+  /** Every member of the group, on any broker (absent from older servers). */
+  group?: {
+    state: string;
+    error: string | null;
+    members: Array<{ memberId: string; clientId: string; node: number | null; partitions: Array<{ topic: string; partition: number; committed: number; highWatermark: number; lag: number }> }>;
+  };
 }
 
 interface LogLine {
@@ -130,6 +136,15 @@ function printStatus(s: Status): void {
       s.partitions.map((p) => [p.topic, p.partition, p.position, p.highWatermark, p.lag, p.processed, p.throughput, p.latencyMs, p.endToEndMs, p.errors, p.deadLettered, p.lastError ?? '']),
     ),
   );
+  const g = s.group;
+  if (!g) return;
+  out(`\ngroup ${s.groupId}: ${g.state}, ${g.members.length} member(s)${g.error ? ` (${g.error})` : ''}\n`);
+  const rows = g.members.flatMap((m) =>
+    m.partitions.length === 0
+      ? [[m.node ?? '-', m.memberId, '-', '-', '-', '-', '-']]
+      : m.partitions.map((p) => [m.node ?? '-', m.memberId, p.topic, p.partition, p.committed < 0 ? '-' : p.committed, p.highWatermark, p.lag]),
+  );
+  if (rows.length > 0) out(table(['NODE', 'MEMBER', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG'], rows));
 }
 
 function printLog(l: LogLine): void {
@@ -212,7 +227,7 @@ export function registerFnCommands(program: Command): void {
     });
   });
 
-  withApi(fn.command('status').description('state, lag, throughput, errors and latency per partition (on the node asked)').argument('<name>').option('--json', 'JSON output')).action(
+  withApi(fn.command('status').description('state, lag, throughput, errors and latency per partition on the node asked, and every member\'s partitions and lag on any node').argument('<name>').option('--json', 'JSON output')).action(
     async (name: string, o: { json?: boolean }, cmd: Command) => {
       await run(async () => {
         const s = await Api.of(cmd).call<Status>('GET', `/v1/functions/${encodeURIComponent(name)}`);

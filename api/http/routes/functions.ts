@@ -86,8 +86,13 @@ export default async function functionRoutes(app: FastifyInstance, { ctx }: Plug
   });
 
   app.get<{ Params: { name: string } }>('/v1/functions/:name', {
-    schema: { summary: 'Status: state, version, lag, throughput, errors and latency per partition (this node)', tags: ['functions'], params: nameParams, response: errorResponses(404, 503) },
-    handler: async (req) => runtime().status(req.params.name),
+    schema: {
+      summary: 'Status: state, version, lag, throughput, errors and latency per partition (this node); `group`: every member on any node with its partitions and lag',
+      tags: ['functions'],
+      params: nameParams,
+      response: errorResponses(404, 503),
+    },
+    handler: async (req) => runtime().clusterStatus(req.params.name),
   });
 
   app.get<{ Params: { name: string }; Querystring: { after: number; limit: number } }>('/v1/functions/:name/logs', {

@@ -1,0 +1,32 @@
+// The classic group-membership APIs (a consumer-group member needs them; the CLI's admin
+// commands do not), tied to their generated codecs like apis.ts.
+import * as joinGroup from '../../../broker/protocol/generated/join-group.js';
+import * as syncGroup from '../../../broker/protocol/generated/sync-group.js';
+import * as heartbeat from '../../../broker/protocol/generated/heartbeat.js';
+import * as leaveGroup from '../../../broker/protocol/generated/leave-group.js';
+import type { Api } from './apis.js';
+
+export const JoinGroup: Api<joinGroup.JoinGroupRequest, joinGroup.JoinGroupResponse> = {
+  key: 11,
+  name: 'JoinGroup',
+  write: joinGroup.writeJoinGroupRequest,
+  read: joinGroup.readJoinGroupResponse,
+};
+export const Heartbeat: Api<heartbeat.HeartbeatRequest, heartbeat.HeartbeatResponse> = {
+  key: 12,
+  name: 'Heartbeat',
+  write: heartbeat.writeHeartbeatRequest,
+  read: heartbeat.readHeartbeatResponse,
+};
+export const LeaveGroup: Api<leaveGroup.LeaveGroupRequest, leaveGroup.LeaveGroupResponse> = {
+  key: 13,
+  name: 'LeaveGroup',
+  write: leaveGroup.writeLeaveGroupRequest,
+  read: leaveGroup.readLeaveGroupResponse,
+};
+export const SyncGroup: Api<syncGroup.SyncGroupRequest, syncGroup.SyncGroupResponse> = {
+  key: 14,
+  name: 'SyncGroup',
+  write: syncGroup.writeSyncGroupRequest,
+  read: syncGroup.readSyncGroupResponse,
+};
