@@ -1,11 +1,14 @@
 // Vector tables vs raw hnswlib-node, same data, same HNSW parameters, same process and run.
-//   node --expose-gc --import tsx bench/vector-bench.ts [--n 100000] [--queries 200] [--fresh 200]
+//   node --expose-gc --import tsx bench/vector-bench.ts [--n 100000] [--data clustered|uniform]
+//     [--m 16] [--ef-construction 200] [--queries 200] [--fresh 200] [--threads 2] [--skip-embedders]
+// Data: `clustered` (default) is shaped like real embeddings (bench/lib/vector-data.ts); `uniform`
+// is the near-worst case the first runs used. Queries come from the same distribution, not the set.
 // Floe runs as a real node (startNode): rows are written through the table API (changelog on a
 // compacted topic, index in a worker thread); freshness is timed from a Kafka produce to the input
 // topic until a search returns the row. Raw hnswlib runs on the main thread with the same M,
 // efConstruction and seed. Searches are one at a time (one client) for both.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { getPriority, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import hnswlib from 'hnswlib-node';
@@ -16,42 +19,42 @@ import { startNode } from '../broker/core/node.js';
 import { HashingEmbedder } from '../vector/embedder.js';
 import { UseLiteEmbedder, useLiteAvailable } from '../vector/use-lite-embedder.js';
 import { tableTopics } from '../vector/table-topics.js';
-import { machineInfo } from './lib/machine.js';
+import { hopLatencies, loadDirect, newestIndexFile } from './lib/ann-direct.js';
+import { exactKnn } from './lib/exact-knn.js';
+import { cpuMeter, machineInfo } from './lib/machine.js';
 import { percentile } from './lib/stats.js';
+import { one, fill, rng, source, type DataKind } from './lib/vector-data.js';
 
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '100000' },
     queries: { type: 'string', default: '200' },
     fresh: { type: 'string', default: '200' },
+    data: { type: 'string', default: 'clustered' },
+    m: { type: 'string', default: '16' },
+    'ef-construction': { type: 'string', default: '200' },
+    threads: { type: 'string', default: '2' },
+    'skip-embedders': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
+if (args.data !== 'clustered' && args.data !== 'uniform') throw new Error('--data must be clustered or uniform');
+const DATA: DataKind = args.data;
 const N = Number(args.n);
 const Q = Number(args.queries);
 const FRESH = Number(args.fresh);
 const DIM = 128;
 const K = 10;
-const M = 16;
-const EF_CONSTRUCTION = 200;
+const M = Number(args.m);
+const EF_CONSTRUCTION = Number(args['ef-construction']);
+const THREADS = Number(args.threads);
 const SEED = 100; // the seed Floe's AnnPool gives hnswlib
 const EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096];
 const TARGETS = [0.9, 0.95, 0.99];
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
-    s ^= s >>> 12;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
-const rand = rng(7);
-const randomVector = (): Float32Array => {
-  const v = new Float32Array(DIM);
-  for (let i = 0; i < DIM; i++) v[i] = rand();
-  return v;
-};
+const src = source(DATA, DIM);
+/** Vector i of a flat set, as a view. */
+const at = (set: Float32Array, i: number): Float32Array => set.subarray(i * DIM, (i + 1) * DIM);
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const rssMiB = (): number => {
@@ -60,30 +63,35 @@ const rssMiB = (): number => {
   return process.memoryUsage().rss / 2 ** 20;
 };
 const now = (): number => performance.now();
+/** CPU seconds of the whole process (all threads): on a shared machine this is steadier than wall time. */
+const cpuSec = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const log = (s: string): void => void process.stderr.write(`[vector-bench] ${s}\n`);
 
-function l2(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < DIM; i++) {
-    const d = a[i]! - b[i]!;
-    s += d * d;
-  }
-  return s;
+/** Load averages and machine-wide CPU use over a phase: the machine is shared, so record the noise. */
+interface PhaseConditions {
+  seconds: number;
+  processCores: number;
+  machineBusyPercent: number;
+  loadavgStart: number[];
+  loadavgEnd: number[];
 }
-
-function exactTopK(data: Float32Array[], q: Float32Array): Set<number> {
-  const best: Array<[number, number]> = [];
-  for (let i = 0; i < data.length; i++) {
-    const d = l2(data[i]!, q);
-    if (best.length < K) {
-      best.push([d, i]);
-      best.sort((x, y) => x[0] - y[0]);
-    } else if (d < best[K - 1]![0]) {
-      best[K - 1] = [d, i];
-      best.sort((x, y) => x[0] - y[0]);
-    }
-  }
-  return new Set(best.map(([, i]) => i));
+const phases: Record<string, PhaseConditions> = {};
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = now();
+  const la0 = loadavg().map(round2);
+  const meter = cpuMeter(() => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  });
+  const out = await fn();
+  const c = meter.stop();
+  phases[name] = { seconds: (now() - t0) / 1000, processCores: round2(c.brokerCores), machineBusyPercent: round2(c.machineBusyPercent), loadavgStart: la0, loadavgEnd: loadavg().map(round2) };
+  log(`${name}: ${phases[name]!.seconds.toFixed(1)} s, machine ${c.machineBusyPercent.toFixed(0)} % busy, this process ${c.brokerCores.toFixed(2)} cores, load ${phases[name]!.loadavgEnd.join(' ')}`);
+  return out;
 }
 
 interface SweepPoint {
@@ -92,6 +100,8 @@ interface SweepPoint {
   qps: number;
   p50Ms: number;
   p99Ms: number;
+  /** Process CPU time per query, all threads. */
+  cpuMsPerQuery: number;
 }
 
 async function sweep(search: (q: Float32Array, ef: number) => Promise<number[]> | number[], queries: Float32Array[], truth: Set<number>[]): Promise<SweepPoint[]> {
@@ -101,6 +111,7 @@ async function sweep(search: (q: Float32Array, ef: number) => Promise<number[]> 
     const lat: number[] = [];
     let hits = 0;
     const start = now();
+    const cpu0 = cpuSec();
     for (let i = 0; i < queries.length; i++) {
       const t0 = now();
       const keys = await search(queries[i]!, ef);
@@ -108,7 +119,8 @@ async function sweep(search: (q: Float32Array, ef: number) => Promise<number[]> 
       for (const k of keys) if (truth[i]!.has(k)) hits++;
     }
     const total = now() - start;
-    const point = { ef, recall: hits / (queries.length * K), qps: (queries.length / total) * 1000, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99) };
+    const cpuMsPerQuery = ((cpuSec() - cpu0) * 1000) / queries.length;
+    const point = { ef, recall: hits / (queries.length * K), qps: (queries.length / total) * 1000, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), cpuMsPerQuery };
     out.push(point);
     if (point.recall >= 0.999) break;
   }
@@ -119,7 +131,8 @@ function atRecall(points: SweepPoint[], target: number): SweepPoint | null {
   return points.find((p) => p.recall >= target) ?? null;
 }
 
-async function benchFloe(data: Float32Array[], queries: Float32Array[], truth: Set<number>[]) {
+async function benchFloe(data: Float32Array, queries: Float32Array[], truth: Set<number>[]) {
+  const n = data.length / DIM;
   const dataDir = await mkdtemp(join(tmpdir(), 'floe-vbench-'));
   const config = defaultBrokerConfig({ dataDir, kafkaHost: '127.0.0.1', kafkaPort: 0, httpHost: '127.0.0.1', httpPort: 0 });
   const rss0 = rssMiB();
@@ -134,20 +147,37 @@ async function benchFloe(data: Float32Array[], queries: Float32Array[], truth: S
     });
     const table = await node.tables.table('bench');
     const t0 = now();
+    const cpu0 = cpuSec();
     const BATCH = 1000;
-    for (let i = 0; i < data.length; i += BATCH) {
+    for (let i = 0; i < n; i += BATCH) {
       const rows = [];
-      for (let j = i; j < Math.min(i + BATCH, data.length); j++) rows.push({ id: j, v: Array.from(data[j]!) });
+      for (let j = i; j < Math.min(i + BATCH, n); j++) rows.push({ id: j, v: Array.from(at(data, j)) });
       await table.upsert(rows);
     }
     const acked = now() - t0;
-    log(`floe: ${data.length} rows acknowledged (searchable) in ${(acked / 1000).toFixed(1)} s; building the index`);
+    const ackedCpu = cpuSec() - cpu0;
+    log(`floe: ${n} rows acknowledged (searchable) in ${(acked / 1000).toFixed(1)} s; building the index`);
     await table.checkpoint();
     while (table.stats().tailRows > 0 || table.stats().building) await table.checkpoint();
     const indexed = now() - t0;
+    const indexedCpu = cpuSec() - cpu0;
     const rssLoaded = rssMiB();
     log(`floe: indexed in ${(indexed / 1000).toFixed(1)} s; sweeping ef`);
     const points = await sweep(async (q, ef) => (await table.search({ vector: q, k: K, ef })).map((h) => h.key as number), queries, truth);
+
+    // Overhead split: the same graph (the table's last snapshot) searched through an ANN worker
+    // directly, and the bare worker round trip. Labels equal ids: each id was upserted once, in order.
+    let annWorkerSweep: SweepPoint[] | undefined;
+    const file = await newestIndexFile(dataDir, 'v');
+    if (file) {
+      const direct = await loadDirect(file, 'l2', DIM);
+      try {
+        annWorkerSweep = await sweep(async (q, ef) => (await direct.index.search(q, K, ef, Infinity)).labels, queries, truth);
+      } finally {
+        await direct.close();
+      }
+    }
+    const hop = await hopLatencies(DIM, 1000);
 
     // Freshness: Kafka produce (acks=all) to the input topic -> a search returns the row.
     const kafka = new Kafka({ brokers: [`127.0.0.1:${node.kafka.port}`], clientId: 'vector-bench', logLevel: logLevel.NOTHING });
@@ -155,8 +185,8 @@ async function benchFloe(data: Float32Array[], queries: Float32Array[], truth: S
     await producer.connect();
     const fresh: number[] = [];
     for (let i = 0; i < FRESH; i++) {
-      const id = data.length + i;
-      const v = randomVector();
+      const id = n + i;
+      const v = one(src.fresh, DIM);
       const start = now();
       await producer.send({ topic: tableTopics('bench').input, acks: -1, messages: [{ key: String(id), value: JSON.stringify({ id, v: Array.from(v) }) }] });
       for (;;) {
@@ -168,15 +198,20 @@ async function benchFloe(data: Float32Array[], queries: Float32Array[], truth: S
     }
     await producer.disconnect();
     return {
-      rows: data.length,
+      rows: n,
       ackedSeconds: acked / 1000,
       indexedSeconds: indexed / 1000,
-      insertPerSecAcked: data.length / (acked / 1000),
-      insertPerSecIndexed: data.length / (indexed / 1000),
+      insertPerSecAcked: n / (acked / 1000),
+      insertPerSecIndexed: n / (indexed / 1000),
+      ackedCpuSeconds: ackedCpu,
+      indexedCpuSeconds: indexedCpu,
+      insertPerCpuSecondIndexed: n / indexedCpu,
       memoryMiB: rssLoaded - rssNode,
-      bytesPerVector: ((rssLoaded - rssNode) * 2 ** 20) / data.length,
+      bytesPerVector: ((rssLoaded - rssNode) * 2 ** 20) / n,
       nodeBaselineMiB: rssNode - rss0,
       sweep: points,
+      annWorkerSweep,
+      workerHopMs: { samples: hop.length, p50: percentile(hop, 50), p99: percentile(hop, 99) },
       freshnessMs: { samples: fresh.length, p50: percentile(fresh, 50), p99: percentile(fresh, 99), max: Math.max(...fresh) },
     };
   } finally {
@@ -185,13 +220,19 @@ async function benchFloe(data: Float32Array[], queries: Float32Array[], truth: S
   }
 }
 
-async function benchRaw(data: Float32Array[], queries: Float32Array[], truth: Set<number>[]) {
+async function benchRaw(data: Float32Array, queries: Float32Array[], truth: Set<number>[]) {
+  const n = data.length / DIM;
   const rss0 = rssMiB();
   const idx = new hnswlib.HierarchicalNSW('l2', DIM);
-  idx.initIndex({ maxElements: data.length, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: SEED });
+  idx.initIndex({ maxElements: n, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: SEED });
   const t0 = now();
-  for (let i = 0; i < data.length; i++) idx.addPoint(Array.from(data[i]!), i);
+  const cpu0 = cpuSec();
+  for (let i = 0; i < n; i++) {
+    idx.addPoint(Array.from(at(data, i)), i);
+    if ((i + 1) % 100_000 === 0) log(`raw: ${i + 1} added, ${((i + 1) / ((now() - t0) / 1000)).toFixed(0)}/s so far`);
+  }
   const built = now() - t0;
+  const builtCpu = cpuSec() - cpu0;
   const rss1 = rssMiB();
   log(`raw: built in ${(built / 1000).toFixed(1)} s; sweeping ef`);
   keepAlive.push(idx);
@@ -206,11 +247,13 @@ async function benchRaw(data: Float32Array[], queries: Float32Array[], truth: Se
   // hnswlib's own layout: level 0 holds the vector, 2M links + count and the label per element.
   const level0Bytes = DIM * 4 + (2 * M + 1) * 4 + 8;
   return {
-    rows: data.length,
+    rows: n,
     buildSeconds: built / 1000,
-    insertPerSec: data.length / (built / 1000),
+    insertPerSec: n / (built / 1000),
+    buildCpuSeconds: builtCpu,
+    insertPerCpuSecond: n / builtCpu,
     memoryMiB: rss1 - rss0,
-    bytesPerVector: ((rss1 - rss0) * 2 ** 20) / data.length,
+    bytesPerVector: ((rss1 - rss0) * 2 ** 20) / n,
     level0BytesPerVector: level0Bytes,
     sweep: points,
   };
@@ -246,47 +289,61 @@ const keepAlive: unknown[] = [];
 const fmt = (x: number | undefined, d = 0): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(d));
 
 async function main(): Promise<void> {
-  log(`generating ${N} + ${Q} random ${DIM}-d vectors`);
-  const data = Array.from({ length: N }, randomVector);
-  const queries = Array.from({ length: Q }, randomVector);
-  let t0 = now();
-  const truth = queries.map((q) => exactTopK(data, q));
-  log(`ground truth in ${((now() - t0) / 1000).toFixed(1)} s`);
+  log(`generating ${N} + ${Q} ${src.description} vectors`);
+  const { data, queries } = await phase('generate', async () => ({ data: fill(src.data, N, DIM, true), queries: fill(src.queries, Q, DIM) }));
+  const queryList = Array.from({ length: Q }, (_, i) => at(queries, i));
+  const truth = (await phase('groundTruth', () => exactKnn(data, queries, DIM, K, THREADS))).map((ids) => new Set(ids));
   // Raw first, and its index stays alive: memory Floe frees later cannot then flatter raw's RSS delta.
-  const raw = await benchRaw(data, queries, truth);
-  const floe = await benchFloe(data, queries, truth);
+  const raw = await phase('raw', () => benchRaw(data, queryList, truth));
+  const floe = await phase('floe', () => benchFloe(data, queryList, truth));
   keepAlive.length = 0;
-  t0 = now();
-  const embedders = await benchEmbedders();
+  const embedders = args['skip-embedders'] ? { skipped: true as const } : await phase('embedders', benchEmbedders);
   const recallRows = TARGETS.map((target) => ({ target, floe: atRecall(floe.sweep, target), raw: atRecall(raw.sweep, target) }));
   const result = {
     benchmark: 'vector-tables',
     date: new Date().toISOString(),
     machine: machineInfo(tmpdir()),
-    params: { n: N, dim: DIM, k: K, m: M, efConstruction: EF_CONSTRUCTION, seed: SEED, metric: 'l2', data: 'uniform random [0,1)^128', queries: Q, client: 'one query at a time' },
+    params: {
+      n: N, dim: DIM, k: K, m: M, efConstruction: EF_CONSTRUCTION, seed: SEED, metric: 'l2', data: DATA, dataDescription: src.description,
+      queries: Q, queriesFrom: DATA === 'uniform' ? 'same uniform stream' : 'same mixture, separate stream', client: 'one query at a time',
+      groundTruthThreads: THREADS, nice: getPriority(), execArgv: process.execArgv,
+    },
+    conditions: phases,
     floe,
     raw,
     atRecall: recallRows,
     embedders,
   };
   const date = new Date().toISOString().slice(0, 10);
-  const file = args.out ?? `bench/results/vector-${date}${N === 100_000 ? '' : `-${N}`}.json`;
+  const size = N % 1_000_000 === 0 ? `${N / 1_000_000}m` : N % 1000 === 0 ? `${N / 1000}k` : String(N);
+  const file = args.out ?? `bench/results/vector-${date}-${size}${DATA === 'uniform' ? '-uniform' : ''}.json`;
   await mkdir('bench/results', { recursive: true });
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
 
   const lines = [
-    `| ${N.toLocaleString('en')} × ${DIM}-d, M=${M}, efC=${EF_CONSTRUCTION} | Floe | raw hnswlib-node | Floe / raw |`,
+    `| ${N.toLocaleString('en')} × ${DIM}-d ${DATA}, M=${M}, efC=${EF_CONSTRUCTION} | Floe | raw hnswlib-node | Floe / raw |`,
     '|---|---|---|---|',
     `| insert rate (rows/s, until indexed) | ${fmt(floe.insertPerSecIndexed)} | ${fmt(raw.insertPerSec)} | ${fmt(floe.insertPerSecIndexed / raw.insertPerSec, 2)} |`,
+    `| insert rate per CPU-second of the process (rows, until indexed) | ${fmt(floe.insertPerCpuSecondIndexed)} | ${fmt(raw.insertPerCpuSecond)} | ${fmt(floe.insertPerCpuSecondIndexed / raw.insertPerCpuSecond, 2)} |`,
     `| insert rate (rows/s, acknowledged + searchable via exact tail) | ${fmt(floe.insertPerSecAcked)} | – | – |`,
     ...recallRows.flatMap(({ target, floe: f, raw: r }) => [
       `| recall@10 ≥ ${target}: ef / QPS | ${f ? `${f.ef} / ${fmt(f.qps)}` : 'not reached'} | ${r ? `${r.ef} / ${fmt(r.qps)}` : 'not reached'} | ${f && r ? fmt(f.qps / r.qps, 2) : '–'} |`,
+      `| recall@10 ≥ ${target}: CPU ms per query | ${f ? fmt(f.cpuMsPerQuery, 3) : '–'} | ${r ? fmt(r.cpuMsPerQuery, 3) : '–'} | ${f && r ? fmt(f.cpuMsPerQuery / r.cpuMsPerQuery, 2) : '–'} |`,
       `| recall@10 ≥ ${target}: p50 / p99 ms | ${f ? `${fmt(f.p50Ms, 2)} / ${fmt(f.p99Ms, 2)}` : '–'} | ${r ? `${fmt(r.p50Ms, 2)} / ${fmt(r.p99Ms, 2)}` : '–'} | – |`,
     ]),
+    ...recallRows.map(({ target, raw: r }) => {
+      const d = r && floe.annWorkerSweep?.find((p) => p.ef === r.ef);
+      return `| ANN worker without the table, at raw's ef for ${target}: QPS / p50 ms | ${d ? `${fmt(d.qps)} / ${fmt(d.p50Ms, 2)}` : '–'} | – | ${d && r ? fmt(d.qps / r.qps, 2) : '–'} |`;
+    }),
+    `| worker round trip alone (p50 / p99 ms) | ${fmt(floe.workerHopMs.p50, 3)} / ${fmt(floe.workerHopMs.p99, 3)} | – | – |`,
     `| memory per vector (bytes, RSS delta; raw level-0 layout ${raw.level0BytesPerVector}) | ${fmt(floe.bytesPerVector)} | ${fmt(raw.bytesPerVector)} | ${fmt(floe.bytesPerVector / raw.bytesPerVector, 2)} |`,
     `| freshness, Kafka produce → searchable (p50 / p99 ms) | ${fmt(floe.freshnessMs.p50, 1)} / ${fmt(floe.freshnessMs.p99, 1)} | – | – |`,
-    `| hashing embedder (512-d), texts/s | ${fmt(embedders.hashing.textsPerSec)} | – | – |`,
-    `| USE-lite embedder (512-d, batches of 32), texts/s | ${'textsPerSec' in embedders.useLite ? fmt(embedders.useLite.textsPerSec) : embedders.useLite.skipped} | – | – |`,
+    ...('hashing' in embedders
+      ? [
+          `| hashing embedder (512-d), texts/s | ${fmt(embedders.hashing.textsPerSec)} | – | – |`,
+          `| USE-lite embedder (512-d, batches of 32), texts/s | ${'textsPerSec' in embedders.useLite ? fmt(embedders.useLite.textsPerSec) : embedders.useLite.skipped} | – | – |`,
+        ]
+      : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n\nresults: ${file}\n`);
   process.exit(0);
