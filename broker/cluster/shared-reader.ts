@@ -4,7 +4,7 @@
 // sealed segment therefore stay invisible).
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
+import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
 import { parseSegmentFile, segmentPath, type ParsedSegmentFile } from '../log/segment-files.js';
 import { META_FILE } from '../log/partition-meta.js';
 import { LogError } from '../log/index.js';
@@ -15,6 +15,16 @@ const EMPTY = Buffer.alloc(0);
 const CHECKPOINT_BYTES = 256 << 10;
 /** The v2 batch header with no records. */
 const MIN_BATCH_BYTES = 61;
+/** Header scans (timestamp lookups) read segment files in chunks of this size. */
+const SCAN_CHUNK = 1 << 20;
+const HEADER_BYTES = MAX_TIMESTAMP + 8;
+
+/** One stored batch as a header scan sees it. */
+interface BatchHead {
+  base: number;
+  last: number;
+  maxTimestamp: number;
+}
 
 interface Checkpoint {
   offset: number;
@@ -24,6 +34,9 @@ interface Checkpoint {
 export class SharedPartitionReader {
   /** Per segment file: batch start positions learned so far, ascending. */
   private readonly checkpoints = new Map<string, Checkpoint[]>();
+
+  /** Largest batch timestamp of a segment below its successor's base ('path@bound'): fixed once sealed. */
+  private readonly sealedMaxTs = new Map<string, number>();
 
   constructor(readonly dir: string) {}
 
@@ -53,6 +66,107 @@ export class SharedPartitionReader {
     return start;
   }
 
+  /**
+   * The first batch below `upTo` whose max timestamp is at least `ts` (its base offset and max
+   * timestamp), or null. Scans batch headers only: indexes on the shared medium may have been
+   * written by a fenced writer, so they are not trusted here.
+   */
+  async offsetForTimestamp(ts: number, upTo: number): Promise<{ offset: number; timestamp: number } | null> {
+    const segs = await this.segments();
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i]!;
+      const next = segs[i + 1];
+      const bound = next !== undefined ? Math.min(upTo, next.baseOffset) : upTo;
+      if (seg.baseOffset >= upTo) break;
+      const key = this.sealedKey(seg, next, upTo);
+      const known = key === null ? undefined : this.sealedMaxTs.get(key);
+      if (known !== undefined && known < ts) continue;
+      let hit: { offset: number; timestamp: number } | null = null;
+      const max = await this.scanHeaders(seg, bound, (b) => {
+        if (hit === null && b.maxTimestamp >= ts) hit = { offset: b.base, timestamp: b.maxTimestamp };
+        // The whole segment is scanned only when its maximum is to be remembered.
+        return hit === null || (key !== null && known === undefined);
+      });
+      if (key !== null && known === undefined && max.complete) this.sealedMaxTs.set(key, max.maxTimestamp);
+      // A hole (a fenced writer's bytes past a takeover's cut) ends what this segment can serve.
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+
+  /** Base offset and timestamp of the batch with the largest timestamp below `upTo`; (-1, -1) if none. */
+  async maxTimestamp(upTo: number): Promise<{ offset: number; timestamp: number }> {
+    const segs = await this.segments();
+    let best = { offset: -1, timestamp: -1 };
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i]!;
+      const next = segs[i + 1];
+      if (seg.baseOffset >= upTo) break;
+      const bound = next !== undefined ? Math.min(upTo, next.baseOffset) : upTo;
+      const key = this.sealedKey(seg, next, upTo);
+      const known = key === null ? undefined : this.sealedMaxTs.get(key);
+      if (known !== undefined && known <= best.timestamp) continue;
+      const res = await this.scanHeaders(seg, bound, (b) => {
+        if (b.maxTimestamp > best.timestamp) best = { offset: b.base, timestamp: b.maxTimestamp };
+        return true;
+      });
+      if (key !== null && res.complete) this.sealedMaxTs.set(key, res.maxTimestamp);
+    }
+    return best;
+  }
+
+  /** Cache key of a segment whose readable range is final (it has a successor below `upTo`); else null. */
+  private sealedKey(seg: ParsedSegmentFile, next: ParsedSegmentFile | undefined, upTo: number): string | null {
+    if (next === undefined || next.baseOffset > upTo) return null;
+    return `${segmentPath(this.dir, seg.baseOffset, seg.epoch, 'log')}@${next.baseOffset}`;
+  }
+
+  /**
+   * Visits the headers of a segment's whole batches below `bound`, in order, until `visit`
+   * returns false. `complete`: the scan reached the bound or the clean end of the file.
+   */
+  private async scanHeaders(seg: ParsedSegmentFile, bound: number, visit: (b: BatchHead) => boolean): Promise<{ complete: boolean; maxTimestamp: number }> {
+    let fh: import('node:fs/promises').FileHandle;
+    try {
+      fh = await open(segmentPath(this.dir, seg.baseOffset, seg.epoch, 'log'), 'r');
+    } catch (err) {
+      // Retention or a takeover removed it meanwhile.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { complete: false, maxTimestamp: -1 };
+      throw err;
+    }
+    try {
+      const size = (await fh.stat()).size;
+      const buf = Buffer.alloc(Math.min(SCAN_CHUNK, Math.max(size, HEADER_BYTES)));
+      let bufPos = 0;
+      let bufLen = 0;
+      let pos = 0;
+      let expect = 0;
+      let maxTimestamp = -1;
+      while (pos < size) {
+        if (pos + HEADER_BYTES > bufPos + bufLen) {
+          if (pos + HEADER_BYTES > size) return { complete: false, maxTimestamp };
+          bufPos = pos;
+          bufLen = (await fh.read(buf, 0, Math.min(buf.length, size - pos), pos)).bytesRead;
+          if (bufLen < HEADER_BYTES) return { complete: false, maxTimestamp };
+        }
+        const at = pos - bufPos;
+        const batchSize = buf.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
+        const base = Number(buf.readBigInt64BE(at + BASE_OFFSET));
+        const last = base + buf.readInt32BE(at + LAST_OFFSET_DELTA);
+        if (last >= bound) return { complete: true, maxTimestamp };
+        if (batchSize < MIN_BATCH_BYTES || base < expect || last < base || pos + batchSize > size) return { complete: false, maxTimestamp };
+        expect = last + 1;
+        const ts = Number(buf.readBigInt64BE(at + MAX_TIMESTAMP));
+        if (ts > maxTimestamp) maxTimestamp = ts;
+        if (!visit({ base, last, maxTimestamp: ts })) return { complete: false, maxTimestamp };
+        pos += batchSize;
+      }
+      return { complete: true, maxTimestamp };
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Whole batches from the one holding `offset`, none at or past `upTo`, up to `maxBytes` (one at least if `minOneBatch`). */
   async read(offset: number, maxBytes: number, upTo: number, minOneBatch: boolean): Promise<Buffer> {
     if (offset >= upTo) return EMPTY;
@@ -68,27 +182,34 @@ export class SharedPartitionReader {
       const next = segs[i + 1];
       const bound = next !== undefined ? Math.min(upTo, next.baseOffset) : upTo;
       if (from >= bound) continue;
-      const data = await this.readSegment(seg, from, maxBytes - total, bound, minOneBatch && total === 0);
+      const { data, complete } = await this.readSegment(seg, from, maxBytes - total, bound, minOneBatch && total === 0);
       if (data.length > 0) {
         parts.push(data);
         total += data.length;
       }
       if (bound === upTo || total >= maxBytes) break;
-      // Offsets [from, bound) belong to this segment: if it yielded nothing, never skip ahead to
-      // the next one (the caller would see a gap); serve what is certain and let it retry.
-      if (data.length === 0) break;
+      // Only a segment read through to its bound (or its clean end) may be followed by the next
+      // one: a read cut short by the byte budget, a partial window or a hole would otherwise
+      // make the caller skip the rest of this segment.
+      if (!complete) break;
       from = next!.baseOffset;
     }
     return parts.length === 1 ? parts[0]! : total === 0 ? EMPTY : Buffer.concat(parts, total);
   }
 
-  private async readSegment(seg: ParsedSegmentFile, offset: number, maxBytes: number, bound: number, minOne: boolean): Promise<Buffer> {
+  /**
+   * Whole batches of one segment file from the one holding `offset`, none at or past `bound`.
+   * `complete`: nothing below `bound` is left unread in this file (the read stopped at a batch at
+   * or past the bound, or at the clean end of the file), so the caller may go on to the next.
+   */
+  private async readSegment(seg: ParsedSegmentFile, offset: number, maxBytes: number, bound: number, minOne: boolean): Promise<{ data: Buffer; complete: boolean }> {
     const path = segmentPath(this.dir, seg.baseOffset, seg.epoch, 'log');
     const fh = await open(path, 'r');
     try {
       const size = (await fh.stat()).size;
       const start = await this.locate(fh, path, seg.baseOffset, offset, size);
-      if (start === null) return EMPTY;
+      if (start === 'end') return { data: EMPTY, complete: true };
+      if (start === 'hole') return { data: EMPTY, complete: false };
       // Read a window and keep the whole batches below the bound.
       const want = Math.min(size - start, Math.max(maxBytes, minOne ? LOG_OVERHEAD + 4 : 0));
       let buf = Buffer.alloc(Math.max(0, want));
@@ -98,40 +219,47 @@ export class SharedPartitionReader {
       let expect = 0;
       for (;;) {
         if (used + LAST_OFFSET_DELTA + 4 > buf.length) {
+          // Every byte of the file up to its end was a whole batch below the bound.
+          if (start + used === size) return { data: buf.subarray(0, used), complete: true };
           if (used > 0 || !minOne) break;
           // The first batch is larger than maxBytes: send it whole anyway.
           const head = Buffer.alloc(LAST_OFFSET_DELTA + 4);
           const r = await fh.read(head, 0, head.length, start);
           if (r.bytesRead < head.length) break;
           const batchSize = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-          if (Number(head.readBigInt64BE(BASE_OFFSET)) + head.readInt32BE(LAST_OFFSET_DELTA) >= bound || start + batchSize > size) break;
-          buf = Buffer.alloc(batchSize);
-          await fh.read(buf, 0, batchSize, start);
-          return buf;
+          if (Number(head.readBigInt64BE(BASE_OFFSET)) + head.readInt32BE(LAST_OFFSET_DELTA) >= bound || batchSize < MIN_BATCH_BYTES || start + batchSize > size) break;
+          return { data: await this.readWhole(fh, start, batchSize), complete: false };
         }
         const batchSize = buf.readInt32BE(used + BATCH_LENGTH) + LOG_OVERHEAD;
         const base = Number(buf.readBigInt64BE(used + BASE_OFFSET));
         const last = base + buf.readInt32BE(used + LAST_OFFSET_DELTA);
-        if (last >= bound) break;
+        if (last >= bound) return { data: buf.subarray(0, used), complete: true };
         // A hole or a fenced writer's bytes past a truncation: offsets must keep growing.
         if (batchSize < MIN_BATCH_BYTES || base < expect || last < base) break;
         expect = last + 1;
         if (used + batchSize > buf.length) {
-          if (used > 0 || !minOne) break;
-          buf = Buffer.alloc(batchSize);
-          await fh.read(buf, 0, batchSize, start);
-          return buf;
+          if (used > 0 || !minOne || start + batchSize > size) break;
+          return { data: await this.readWhole(fh, start, batchSize), complete: false };
         }
         used += batchSize;
       }
-      return buf.subarray(0, used);
+      return { data: buf.subarray(0, used), complete: false };
     } finally {
       await fh.close();
     }
   }
 
-  /** Position of the batch holding `offset`, scanning headers from the nearest checkpoint. */
-  private async locate(fh: import('node:fs/promises').FileHandle, path: string, base: number, offset: number, size: number): Promise<number | null> {
+  private async readWhole(fh: import('node:fs/promises').FileHandle, position: number, size: number): Promise<Buffer> {
+    const buf = Buffer.alloc(size);
+    const { bytesRead } = await fh.read(buf, 0, size, position);
+    return bytesRead === size ? buf : EMPTY;
+  }
+
+  /**
+   * Position of the batch holding `offset` (or the first one past it), scanning headers from the
+   * nearest checkpoint; 'end' if the file ends cleanly before it, 'hole' at anything else.
+   */
+  private async locate(fh: import('node:fs/promises').FileHandle, path: string, base: number, offset: number, size: number): Promise<number | 'end' | 'hole'> {
     let cps = this.checkpoints.get(path);
     if (!cps) this.checkpoints.set(path, (cps = [{ offset: base, position: 0 }]));
     let lo = 0;
@@ -156,10 +284,10 @@ export class SharedPartitionReader {
     let prevBase = -1;
     while (pos + head.length <= size) {
       const { bytesRead } = await fh.read(head, 0, head.length, pos);
-      if (bytesRead < head.length) return null;
+      if (bytesRead < head.length) return 'hole';
       const batchBase = Number(head.readBigInt64BE(BASE_OFFSET));
       const batchSize = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-      if (batchSize < MIN_BATCH_BYTES || batchBase < prevBase) return null;
+      if (batchSize < MIN_BATCH_BYTES || batchBase < prevBase) return 'hole';
       prevBase = batchBase;
       if (pos - lastCp >= CHECKPOINT_BYTES && batchBase > cps[cps.length - 1]!.offset) {
         cps.push({ offset: batchBase, position: pos });
@@ -168,7 +296,7 @@ export class SharedPartitionReader {
       if (batchBase + head.readInt32BE(LAST_OFFSET_DELTA) >= offset) return pos;
       pos += batchSize;
     }
-    return null;
+    return pos === size ? 'end' : 'hole';
   }
 }
 
@@ -208,6 +336,16 @@ export class RemotePartition {
     const hw = this.highWatermark;
     if (offset < this.logStartOffset || offset > hw) throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.logStartOffset}, ${hw}]`);
     return this.reader.read(offset, maxBytes, Math.min(opts?.upTo ?? hw, hw), opts?.minOneBatch === true);
+  }
+
+  /** First batch at or after the log start, below the high watermark, with a max timestamp >= ts. */
+  async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
+    const hit = await this.reader.offsetForTimestamp(ts, this.highWatermark);
+    return hit === null ? null : { offset: Math.max(hit.offset, this.logStartOffset), timestamp: hit.timestamp };
+  }
+
+  maxTimestamp(): Promise<{ offset: number; timestamp: number }> {
+    return this.reader.maxTimestamp(this.highWatermark);
   }
 
   onAdvance(listener: () => void): () => void {

@@ -14,7 +14,12 @@ const LATEST_TIERED = -5;
 
 type PartitionResult = Input<ListOffsetsResponseListOffsetsPartitionResponse>;
 
-async function lookup(log: PartitionLog, ts: number): Promise<{ offset: number; timestamp: number }> {
+/** What a lookup needs: the leader's own log, or (cluster) a view of the shared medium. */
+type OffsetSource = Pick<PartitionLog, 'highWatermark' | 'logStartOffset' | 'offsetForTimestamp' | 'maxTimestamp'> & {
+  read(offset: number, maxBytes: number, opts?: { minOneBatch?: boolean }): Promise<Buffer>;
+};
+
+async function lookup(log: OffsetSource, ts: number): Promise<{ offset: number; timestamp: number }> {
   switch (ts) {
     case LATEST:
     case LATEST_TIERED:
@@ -39,7 +44,7 @@ async function lookup(log: PartitionLog, ts: number): Promise<{ offset: number; 
  * The log indexes timestamps per batch; Kafka answers per record, so look inside the batch
  * at `offset` for the first record whose timestamp matches.
  */
-async function recordIn(log: PartitionLog, offset: number, match: (ts: number) => boolean): Promise<{ offset: number; timestamp: number } | null> {
+async function recordIn(log: OffsetSource, offset: number, match: (ts: number) => boolean): Promise<{ offset: number; timestamp: number } | null> {
   const bytes = await log.read(offset, 1, { minOneBatch: true });
   for (const batch of await decodeBatches(bytes)) {
     const logAppend = batch.timestampType === 'LogAppendTime';
@@ -69,11 +74,19 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
             if (!log) {
               const rec = broker.cluster ? broker.topics.get(t.name) : undefined;
               const led = rec !== undefined && p.partitionIndex >= 0 && p.partitionIndex < rec.partitions;
-              // Cluster: the earliest and latest offsets of a partition led elsewhere come from the shared medium.
-              const view = led && (p.timestamp === LATEST || p.timestamp === EARLIEST) ? await broker.cluster!.readView(t.name, p.partitionIndex).catch(() => undefined) : undefined;
+              // Cluster: a partition led elsewhere is answered from the shared medium, up to its published high watermark.
+              const view = led ? await broker.cluster!.readView(t.name, p.partitionIndex).catch(() => undefined) : undefined;
               if (view) {
-                const offset = p.timestamp === LATEST ? view.highWatermark : view.logStartOffset;
-                return { ...base, errorCode: ErrorCode.NONE, offset, leaderEpoch: view.leaderEpoch };
+                if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== view.leaderEpoch) {
+                  return { ...base, errorCode: p.currentLeaderEpoch > view.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH };
+                }
+                if (p.timestamp === MAX_TIMESTAMP && ctx.apiVersion < 7) return { ...base, errorCode: ErrorCode.UNSUPPORTED_VERSION };
+                try {
+                  const hit = await lookup(view, p.timestamp);
+                  return { ...base, errorCode: ErrorCode.NONE, offset: hit.offset, timestamp: hit.timestamp, leaderEpoch: hit.offset >= 0 ? view.leaderEpoch : -1 };
+                } catch (err) {
+                  return { ...base, errorCode: logErrorCode(err).code };
+                }
               }
               return { ...base, errorCode: led ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
             }

@@ -29,6 +29,8 @@ export interface ScanOptions {
   nextOffset?: number;
   /** Offsets must follow each other without gaps (true of every segment the writer appends to). */
   contiguous?: boolean;
+  /** Stop (as at the end) before the first batch reaching this offset: a sealed segment's successor base. */
+  endOffset?: number;
   chunkBytes?: number;
 }
 
@@ -73,6 +75,7 @@ export async function scanBatches(
     if (h.lastOffsetDelta < 0 || h.baseOffset < expect || (opts.contiguous === true && h.baseOffset !== expect)) {
       return { end: pos, stop: 'corrupt', reason: `offset ${h.baseOffset} (expected >= ${expect}) at ${pos}` };
     }
+    if (opts.endOffset !== undefined && h.baseOffset + h.lastOffsetDelta >= opts.endOffset) return { end: pos, stop: 'end', reason: 'offset bound' };
     let bytes: Buffer | null = null;
     if (whole) {
       await ensure(size);

@@ -127,8 +127,12 @@ export async function loadLog(dir: string, leaderEpoch: number, config: LogConfi
   const logEndOffset = active.nextOffset;
   if (logStartOffset > logEndOffset) logStartOffset = logEndOffset;
 
+  const epochs = mergeEpochs(meta, files);
+  // A snapshot taken by a fenced writer (a zombie after takeover) covers offsets a later epoch
+  // rewrote: trust one only if no later epoch starts below its offset.
+  const history = epochs.toJSON();
   const producers = new ProducerStateManager();
-  const snap = await loadProducerSnapshot(dir, logEndOffset);
+  const snap = await loadProducerSnapshot(dir, logEndOffset, (offset, epoch) => epoch === undefined || !history.some((e) => e.epoch > epoch && e.startOffset < offset));
   let replayFrom = segments[0]!.baseOffset;
   if (snap !== null) {
     producers.load(snap.producers);
@@ -144,7 +148,6 @@ export async function loadLog(dir: string, leaderEpoch: number, config: LogConfi
     });
   }
 
-  const epochs = mergeEpochs(meta, files);
   epochs.truncateAfter(logEndOffset);
   epochs.assign(leaderEpoch, logEndOffset);
   const changed =

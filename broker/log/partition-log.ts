@@ -118,6 +118,8 @@ export class PartitionLog {
   private epoch: number;
   private queue: Array<AppendItem | TaskItem> = [];
   private draining = false;
+  /** The running drain loop: abandon() waits for it before closing the files it writes. */
+  private drained: Promise<void> = Promise.resolve();
   private commits: Commit[] = [];
   private readonly listeners = new Set<() => void>();
   private failure: Error | null = null;
@@ -377,7 +379,7 @@ export class PartitionLog {
       const active = this.activeSegment();
       if (this.failure === null) {
         await active.writeIndexes();
-        await writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON());
+        await writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON(), this.epoch);
         await pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT);
         await this.saveMeta({ activeBaseOffset: active.baseOffset, activeSize: active.size });
       }
@@ -402,6 +404,8 @@ export class PartitionLog {
         c.settle(reason);
       }
       this.commits = [];
+      // A write in flight still uses the handles.
+      await this.drained.catch(() => {});
       await Promise.allSettled([...this.background]);
       await Promise.all(this.segments.map((s) => s.closeHandle()));
       this.listeners.clear();
@@ -490,7 +494,7 @@ export class PartitionLog {
   private kick(): void {
     if (this.draining) return;
     this.draining = true;
-    void this.drain();
+    this.drained = this.drain();
   }
 
   private async drain(): Promise<void> {
@@ -509,7 +513,14 @@ export class PartitionLog {
         }
         let n = 0;
         while (n < this.queue.length && this.queue[n]!.kind === 'append') n++;
-        await this.writeGroup(this.queue.splice(0, n) as AppendItem[]);
+        const group = this.queue.splice(0, n) as AppendItem[];
+        try {
+          await this.writeGroup(group);
+        } catch (err) {
+          // E.g. the files were closed under it (abandon): fail the log, never the process.
+          this.fail(err as Error);
+          for (const it of group) it.reject(this.failure!);
+        }
       }
     } finally {
       this.draining = false;
@@ -577,6 +588,11 @@ export class PartitionLog {
     } catch (err) {
       this.fail(err as Error);
       for (const it of items) it.reject(this.failure!);
+      return;
+    }
+    // Abandoned (lease lost) while writing: nothing written now may be acknowledged.
+    if (this.failure !== null) {
+      for (const it of items) it.reject(this.failure);
       return;
     }
     if (waiters.length === 0) return;
@@ -749,7 +765,7 @@ export class PartitionLog {
     await fsyncDir(this.dir);
     this.segments.push(seg);
     if (old.size > 0) {
-      this.track(writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON()).then(() => pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT)));
+      this.track(writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON(), this.epoch).then(() => pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT)));
     }
     this.logger.debug({ dir: this.dir, baseOffset: this.endOffset, epoch: this.epoch }, 'rolled segment');
   }

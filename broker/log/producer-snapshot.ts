@@ -8,11 +8,13 @@ interface SnapshotFile {
   version: 1;
   offset: number;
   producers: ProducerEntry[];
+  /** Leader epoch of the writer (absent in older files). */
+  epoch?: number;
 }
 
-/** Producer state as of `offset` (covers every batch below it). */
-export async function writeProducerSnapshot(dir: string, offset: number, producers: ProducerEntry[]): Promise<void> {
-  const body: SnapshotFile = { version: 1, offset, producers };
+/** Producer state as of `offset` (covers every batch below it), written by the leader of `epoch`. */
+export async function writeProducerSnapshot(dir: string, offset: number, producers: ProducerEntry[], epoch?: number): Promise<void> {
+  const body: SnapshotFile = { version: 1, offset, producers, ...(epoch === undefined ? {} : { epoch }) };
   await writeFileAtomic(join(dir, snapshotName(offset)), JSON.stringify(body));
 }
 
@@ -22,16 +24,20 @@ async function snapshotOffsets(dir: string): Promise<number[]> {
 }
 
 /**
- * The newest readable snapshot at or below `maxOffset`. Snapshots above it describe data that
- * no longer exists (a truncated tail) and are deleted.
+ * The newest readable snapshot at or below `maxOffset` that `accept`s (offset, writer epoch).
+ * Snapshots above it describe data that no longer exists (a truncated tail) and are deleted.
  */
-export async function loadProducerSnapshot(dir: string, maxOffset: number): Promise<{ offset: number; producers: ProducerEntry[] } | null> {
+export async function loadProducerSnapshot(
+  dir: string,
+  maxOffset: number,
+  accept: (offset: number, epoch: number | undefined) => boolean = () => true,
+): Promise<{ offset: number; producers: ProducerEntry[] } | null> {
   const offsets = await snapshotOffsets(dir);
   for (const o of offsets) if (o > maxOffset) await unlink(join(dir, snapshotName(o)));
   for (const o of offsets.filter((x) => x <= maxOffset).reverse()) {
     try {
       const parsed = JSON.parse(await readFile(join(dir, snapshotName(o)), 'utf8')) as SnapshotFile;
-      if (parsed.version === 1 && parsed.offset === o && Array.isArray(parsed.producers)) return { offset: o, producers: parsed.producers };
+      if (parsed.version === 1 && parsed.offset === o && Array.isArray(parsed.producers) && accept(o, parsed.epoch)) return { offset: o, producers: parsed.producers };
     } catch {
       // An unreadable snapshot only costs a longer replay.
     }

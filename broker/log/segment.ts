@@ -1,5 +1,5 @@
 import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { LAST_OFFSET_DELTA, LOG_OVERHEAD, BATCH_LENGTH, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
+import { LAST_OFFSET_DELTA, LOG_OVERHEAD, BATCH_LENGTH, HEADER_SIZE, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { scanBatches, type ScanResult } from './batch-scan.js';
 import { readAt, readInt64, writeFully } from './file-io.js';
@@ -45,6 +45,12 @@ export class Segment {
   /** Retention falls back to this when batches carry no timestamps. */
   lastModifiedMs: number;
   sealed = false;
+  /**
+   * Offsets at or past this are not the segment's, whatever the file holds: for a segment opened
+   * sealed, its successor's base (bytes a fenced writer appended later, and the indexes it wrote
+   * for them, are ignored).
+   */
+  offsetBound = Number.MAX_SAFE_INTEGER;
   /** Index interval for entries added outside the write path (rebuild, tail repair). */
   indexIntervalHint = 4096;
   private offsetIndex: OffsetIndex | null = null;
@@ -101,12 +107,17 @@ export class Segment {
     const seg = new Segment(dir, baseOffset, epoch, Date.now());
     seg.indexIntervalHint = indexInterval;
     seg.sealed = true;
+    seg.offsetBound = nextOffset;
     const st = await stat(seg.logPath);
     seg.size = seg.writtenSize = st.size;
     seg.lastModifiedMs = st.mtimeMs;
     seg.nextOffset = nextOffset;
     const ti = await readOptional(seg.timeIndexPath);
-    const valid = ti !== null && ti.length % TimeIndex.ENTRY_BYTES === 0 && (ti.length > 0 || seg.size === 0);
+    const valid =
+      ti !== null &&
+      ti.length % TimeIndex.ENTRY_BYTES === 0 &&
+      (ti.length > 0 || seg.size === 0) &&
+      (ti.length === 0 || baseOffset + ti.readInt32BE(ti.length - TimeIndex.ENTRY_BYTES + 8) < nextOffset);
     if (!valid) {
       await seg.rebuild(false);
       await seg.writeIndexes();
@@ -226,6 +237,8 @@ export class Segment {
     let reachedUpTo = false;
     while (used + LOG_OVERHEAD <= buf.length) {
       const size = buf.readInt32BE(used + BATCH_LENGTH) + LOG_OVERHEAD;
+      // A hole: the file was cut back at a takeover and a fenced writer then wrote past the cut.
+      if (size < HEADER_SIZE) return { data: buf.subarray(0, used), exhausted: false, reachedUpTo: false };
       if (used + size > buf.length) break;
       if (readInt64(buf, used) + buf.readInt32BE(used + LAST_OFFSET_DELTA) >= upTo) {
         reachedUpTo = true;
@@ -240,6 +253,7 @@ export class Segment {
         return { data: EMPTY, exhausted: false, reachedUpTo: true };
       }
       const size = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+      if (size < HEADER_SIZE) return { data: EMPTY, exhausted: false, reachedUpTo: false };
       const data = await readAt(fh, position, size);
       return { data, exhausted: position + size >= limit, reachedUpTo: false };
     }
@@ -254,7 +268,7 @@ export class Segment {
     const start = from === null ? 0 : offsetIndex.floor(from).position;
     let found: { offset: number; timestamp: number } | null = null;
     const fh = await this.handle();
-    await scanBatches(fh, start, this.writtenSize, {}, (h) => {
+    await scanBatches(fh, start, this.writtenSize, { endOffset: this.offsetBound }, (h) => {
       if (h.maxTimestamp >= ts) {
         found = { offset: h.baseOffset, timestamp: h.maxTimestamp };
         return false;
@@ -348,6 +362,7 @@ export class Segment {
     const oi = OffsetIndex.load(this.baseOffset, oiData, this.size);
     if (oi.count * OffsetIndex.ENTRY_BYTES !== oiData.length) return false;
     const tail = oi.last();
+    if (oi.count > 0 && tail.offset >= this.offsetBound) return false;
     const fh = await this.handle();
     // The last entry must point at a batch with the offset it claims.
     if (oi.count > 0) {
@@ -357,12 +372,13 @@ export class Segment {
     const ti = TimeIndex.load(this.baseOffset, tiData, Number.MAX_SAFE_INTEGER);
     if (ti.count * TimeIndex.ENTRY_BYTES !== tiData.length) return false;
     const lastTime = ti.last();
+    if (lastTime !== null && lastTime.offset >= this.offsetBound) return false;
     let maxTs = lastTime?.timestamp ?? -1;
     let maxTsOffset = lastTime?.offset ?? -1;
     let next = tail.offset;
     let bytesSince = 0;
     let first = true;
-    const res = await scanBatches(fh, tail.position, this.size, {}, (h, pos, size) => {
+    const res = await scanBatches(fh, tail.position, this.size, { endOffset: this.offsetBound }, (h, pos, size) => {
       if (h.maxTimestamp > maxTs) {
         maxTs = h.maxTimestamp;
         maxTsOffset = h.baseOffset;
@@ -399,7 +415,7 @@ export class Segment {
     this.offsetOfMaxTimestamp = -1;
     this.firstBatchTimestamp = -1;
     // Recovery (verifyCrc) also demands gap-free offsets: the base offset lies outside the CRC.
-    return scanBatches(fh, 0, this.size, { verifyCrc, contiguous: verifyCrc, nextOffset: this.baseOffset }, (h, pos, size) => {
+    return scanBatches(fh, 0, this.size, { verifyCrc, contiguous: verifyCrc, nextOffset: this.baseOffset, endOffset: this.offsetBound }, (h, pos, size) => {
       this.onAppend(h.baseOffset, h.baseOffset + h.lastOffsetDelta, h.maxTimestamp, pos, size, this.indexIntervalHint);
     });
   }
@@ -413,7 +429,7 @@ export class Segment {
   /** Walks headers from `start`; position of the first batch matching, or null. */
   private async scanFor(start: number, match: (base: number, last: number) => boolean): Promise<number | null> {
     let found: number | null = null;
-    await scanBatches(await this.handle(), start, this.writtenSize, {}, (h, pos) => {
+    await scanBatches(await this.handle(), start, this.writtenSize, { endOffset: this.offsetBound }, (h, pos) => {
       if (match(h.baseOffset, h.baseOffset + h.lastOffsetDelta)) {
         found = pos;
         return false;

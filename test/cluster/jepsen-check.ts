@@ -24,7 +24,8 @@ export interface ConsumerStats {
 
 /**
  * Violations of: every served record is the record the final log holds at that offset (nothing
- * past a sealed end, nothing a fenced writer left behind); no consumer skips an offset; a member
+ * past a sealed end, nothing a fenced writer left behind); no consumer skips an offset; no commit
+ * passes an offset no member was given; a member
  * that (re)joins resumes a partition at or after the last acknowledged commit; the final committed
  * offset is not below any acknowledged commit; every record is delivered at least once.
  */
@@ -34,6 +35,8 @@ export function checkConsumers(events: readonly ConsumerEvent[], final: Readonly
   const next = new Map<number, number>(); // highest delivered offset + 1, any consumer
   const acked = new Map<number, number>(); // highest acknowledged commit
   const delivered = new Map<number, Set<number>>();
+  /** Per partition: every offset below this was delivered to some member. */
+  const consumedPrefix = new Map<number, number>();
   /** Per consumer: partitions whose first delivery since its last join is still to come, with the commit then. */
   const resumeAt = new Map<number, Map<number, number>>();
   for (const e of events) {
@@ -43,6 +46,9 @@ export function checkConsumers(events: readonly ConsumerEvent[], final: Readonly
     }
     if (e.kind === 'commit') {
       stats.commits++;
+      // Committed means consumed: a commit past an offset no member was given loses it.
+      const prefix = consumedPrefix.get(e.partition) ?? 0;
+      if (e.offset > prefix) out.push(`p${e.partition}: consumer ${e.consumer} committed ${e.offset} but offset ${prefix} was never delivered`);
       acked.set(e.partition, Math.max(acked.get(e.partition) ?? 0, e.offset));
       continue;
     }
@@ -66,6 +72,9 @@ export function checkConsumers(events: readonly ConsumerEvent[], final: Readonly
     let set = delivered.get(e.partition);
     if (!set) delivered.set(e.partition, (set = new Set()));
     set.add(e.offset);
+    let prefix = consumedPrefix.get(e.partition) ?? 0;
+    while (set.has(prefix)) prefix++;
+    consumedPrefix.set(e.partition, prefix);
   }
   for (const [p, f] of final) {
     const set = delivered.get(p) ?? new Set<number>();

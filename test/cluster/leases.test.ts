@@ -145,8 +145,14 @@ describe('partition leases', () => {
       for (const p of after) {
         const r = await produceToLeader(p.partition, 2, 'after-');
         expect(r.leader).not.toBe(victim);
-        const lo = await c1.send(ListOffsets, { replicaId: -1, isolationLevel: 0, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }] }] });
-        expect(lo.topics[0]!.partitions[0]!.offset).toBe(ackedIn(p.partition));
+        // Node 1 may not lead it: its answer then follows the published high watermark, which it
+        // hears of asynchronously (LISTEN/NOTIFY or its next heartbeat).
+        const latest = async () => {
+          const lo = await c1.send(ListOffsets, { replicaId: -1, isolationLevel: 0, topics: [{ name: TOPIC, partitions: [{ partitionIndex: p.partition, currentLeaderEpoch: -1, timestamp: -1, maxNumOffsets: 1 }] }] });
+          return Number(lo.topics[0]!.partitions[0]!.offset);
+        };
+        await waitFor(`node 1 to list ${ackedIn(p.partition)} as the latest offset of p${p.partition}`, async () => ((await latest()) === ackedIn(p.partition) ? true : undefined), 10_000);
+        expect(await latest()).toBe(ackedIn(p.partition));
       }
       await cluster.start(victim);
       await waitFor('the returning broker to lead again', async () => {
