@@ -1,9 +1,27 @@
 // Metrics the HTTP API adds to the broker's registry: per-route latency, plus gauges collected on
-// scrape (log size/segments per partition, consumer group lag, fsyncs, connections).
+// scrape (log size/segments per partition, consumer group lag, fsyncs, connections). In a cluster
+// each broker reports what it holds: partition gauges for the partitions it leads, group lag for
+// the groups it coordinates (partitions led elsewhere read from the shared medium).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Broker } from '../../broker/core/broker.js';
+import { groupLeaseKey } from '../../broker/cluster/control-store.js';
 import { runtimeFor } from '../../stream-functions/runtime.js';
 import { tableServiceOf } from '../../vector/table-service.js';
+
+/**
+ * Groups whose lag this broker reports: all on a single node; in a cluster the ones whose lease it
+ * holds, so each group is reported once across the cluster (sum over brokers without double counting).
+ */
+function coordinatedGroups(b: Broker): string[] {
+  if (b.cluster === null) return b.groups.store.groupIds();
+  const self = b.nodeId;
+  const prefix = groupLeaseKey('');
+  return b.cluster
+    .leaseSnapshot()
+    .filter((l) => l.holder === self && l.key.startsWith(prefix))
+    .map((l) => l.key.slice(prefix.length))
+    .filter((g) => b.groups.ownership.owns(g));
+}
 
 export interface MetricSources {
   broker: Broker;
@@ -107,19 +125,20 @@ export class HttpMetrics {
     tableGauge('floe_table_changelog_offset', 'Next changelog offset applied per table', (s) => s.nextOffset);
     new Gauge({
       name: 'floe_consumer_group_lag',
-      help: 'High watermark minus committed offset, per group and partition',
+      help: 'High watermark minus committed offset, per group and partition (in a cluster, reported by the group\'s coordinator)',
       labelNames: ['group', 'topic', 'partition'],
       registers: r,
-      collect() {
+      async collect() {
         this.reset();
         const b = src().broker;
-        for (const groupId of b.groups.store.groupIds()) {
+        for (const groupId of coordinatedGroups(b)) {
           const f = b.groups.fetchOffsets(groupId, null);
           for (const t of f.topics) {
             for (const p of t.partitions) {
-              const log = b.topics.partition(t.name, p.partitionIndex);
-              if (!log || p.committedOffset < 0) continue;
-              this.set({ group: groupId, topic: t.name, partition: p.partitionIndex }, Math.max(0, log.highWatermark - p.committedOffset));
+              if (p.committedOffset < 0) continue;
+              const view = await b.router.view(t.name, p.partitionIndex).catch(() => undefined);
+              if (!view) continue;
+              this.set({ group: groupId, topic: t.name, partition: p.partitionIndex }, Math.max(0, view.highWatermark - p.committedOffset));
             }
           }
         }

@@ -54,9 +54,10 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
         // Functions leave their groups first: if this broker coordinates a group, the leave
         // must still reach it over the Kafka listener, or peers wait a session timeout.
         await functions.close();
+        // HTTP consumer instances leave their groups over the Kafka wire in a cluster, too.
+        await http.close();
         broker.closing = true;
         await server.close(10_000);
-        await http.close();
         // Checkpoint so the next start loads snapshots instead of replaying changelogs.
         await tables.close({ checkpoint: true });
         await broker.close();

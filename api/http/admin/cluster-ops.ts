@@ -1,4 +1,4 @@
-// Cluster view: live brokers and who leads each partition (the lease holder; one node today).
+// Cluster view: live brokers and who leads each partition (the holder of its lease in a cluster).
 import type { Broker } from '../../../broker/core/broker.js';
 
 export interface BrokerView {
@@ -26,7 +26,10 @@ export async function clusterInfo(broker: Broker): Promise<{ cluster_id: string;
 export function partitionLeaders(broker: Broker): Array<{ topic: string; partition: number; leader: number; leader_epoch: number }> {
   const out: Array<{ topic: string; partition: number; leader: number; leader_epoch: number }> = [];
   for (const t of [...broker.topics.list()].sort((a, b) => a.name.localeCompare(b.name))) {
-    for (let p = 0; p < t.partitions; p++) out.push({ topic: t.name, partition: p, leader: broker.nodeId, leader_epoch: t.leaderEpochs[p] ?? 0 });
+    for (let p = 0; p < t.partitions; p++) {
+      const lead = broker.cluster ? broker.cluster.leaderOf(t.name, p) : { leaderId: broker.nodeId, leaderEpoch: t.leaderEpochs[p] ?? 0 };
+      out.push({ topic: t.name, partition: p, leader: lead.leaderId, leader_epoch: lead.leaderEpoch });
+    }
   }
   return out;
 }

@@ -52,20 +52,39 @@ export function topicOrThrow(broker: Broker, name: string): TopicRecord {
   return t;
 }
 
-export function partitionDetails(broker: Broker, t: TopicRecord): PartitionDetail[] {
-  const node = broker.nodeId;
-  return Array.from({ length: t.partitions }, (_, p) => {
-    const log = broker.topics.partition(t.name, p);
-    return {
-      partition: p,
-      leader: node,
-      leader_epoch: t.leaderEpochs[p] ?? 0,
-      replicas: [node],
-      isr: [node],
-      log_start_offset: log?.logStartOffset ?? -1,
-      high_watermark: log?.highWatermark ?? -1,
-    };
-  });
+/** The topic, looking at the control store again when another broker may have just created it. */
+export async function findTopic(broker: Broker, name: string): Promise<TopicRecord> {
+  if (!broker.topics.get(name) && broker.cluster !== null) await broker.store.refresh();
+  return topicOrThrow(broker, name);
+}
+
+/**
+ * Leader and offsets of every partition, as Metadata and ListOffsets would say from this broker:
+ * in a cluster the lease holder leads, every live broker can serve reads, and offsets of a
+ * partition led elsewhere come from the shared medium (its last published high watermark).
+ */
+export async function partitionDetails(broker: Broker, t: TopicRecord): Promise<PartitionDetail[]> {
+  const out: PartitionDetail[] = [];
+  for (let p = 0; p < t.partitions; p++) out.push(await partitionDetail(broker, t, p));
+  return out;
+}
+
+export async function partitionDetail(broker: Broker, t: TopicRecord, p: number): Promise<PartitionDetail> {
+  const cluster = broker.cluster;
+  const all = cluster ? cluster.liveBrokers().map((b) => b.nodeId) : [broker.nodeId];
+  const lead = cluster ? cluster.leaderOf(t.name, p) : { leaderId: broker.nodeId, leaderEpoch: t.leaderEpochs[p] ?? 0 };
+  const view = await broker.router.view(t.name, p).catch(() => undefined);
+  // In a cluster a partition no broker has started yet is empty.
+  const none = cluster ? 0 : -1;
+  return {
+    partition: p,
+    leader: lead.leaderId,
+    leader_epoch: lead.leaderEpoch,
+    replicas: all,
+    isr: all,
+    log_start_offset: view ? (view.logStartOffset ?? 0) : none,
+    high_watermark: view?.highWatermark ?? none,
+  };
 }
 
 export function topicConfigs(broker: Broker, t: TopicRecord): ConfigView[] {
@@ -78,9 +97,9 @@ export function topicConfigs(broker: Broker, t: TopicRecord): ConfigView[] {
   }));
 }
 
-export function describeTopic(broker: Broker, name: string): TopicSummary & { partition_details: PartitionDetail[]; configs: ConfigView[] } {
-  const t = topicOrThrow(broker, name);
-  return { ...summary(broker, t), partition_details: partitionDetails(broker, t), configs: topicConfigs(broker, t) };
+export async function describeTopic(broker: Broker, name: string): Promise<TopicSummary & { partition_details: PartitionDetail[]; configs: ConfigView[] }> {
+  const t = await findTopic(broker, name);
+  return { ...summary(broker, t), partition_details: await partitionDetails(broker, t), configs: topicConfigs(broker, t) };
 }
 
 function rethrow(err: unknown): never {

@@ -2,6 +2,8 @@
 // deleted (they leave their group), like the REST proxy's consumer.instance.timeout.ms.
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../../broker/core/broker.js';
+import { InProcessGroupTransport, type GroupTransport } from '../../../stream-functions/group-transport.js';
+import { WireGroupTransport } from '../../../stream-functions/wire-group-transport.js';
 import { conflict, notFound } from '../errors.js';
 import { ConsumerInstance, type ConsumerSettings } from './consumer-instance.js';
 
@@ -28,9 +30,19 @@ export class ConsumerRegistry {
     let g = this.groups.get(groupId);
     if (!g) this.groups.set(groupId, (g = new Map()));
     if (g.has(id)) throw conflict(`consumer instance '${id}' already exists in group '${groupId}'`);
-    const c = new ConsumerInstance(id, groupId, settings, this.broker, clientHost);
+    const c = new ConsumerInstance(id, groupId, settings, this.broker, clientHost, this.transport(id));
     g.set(id, c);
     return c;
+  }
+
+  /**
+   * A single node coordinates every group itself. In a cluster the group's lease may be on any
+   * broker, so each instance speaks the Kafka wire (its own connections: a JoinGroup the
+   * coordinator holds must not queue other members' heartbeats behind it).
+   */
+  private transport(id: string): GroupTransport {
+    if (this.broker.cluster === null) return new InProcessGroupTransport(this.broker.groups);
+    return new WireGroupTransport({ bootstrap: () => this.broker.advertised, clientId: `floe-http-${id}` });
   }
 
   get(groupId: string, id: string): ConsumerInstance {

@@ -78,6 +78,8 @@ export default async function consumerRoutes(app: FastifyInstance, { ctx }: Plug
     },
     handler: async (req, reply) => {
       const c = consumers.get(req.params.group, req.params.instance);
+      // A topic created through another broker may not be in this broker's view yet.
+      if (broker.cluster !== null && req.body.topics.some((t) => !broker.topics.get(t))) await broker.store.refresh();
       for (const t of req.body.topics) if (!broker.topics.get(t)) throw notFound(`topic '${t}' does not exist`);
       c.subscribe(req.body.topics);
       reply.code(204).send();

@@ -42,7 +42,7 @@ export default async function groupRoutes(app: FastifyInstance, { ctx }: PluginO
         ...errorResponses(400, 503),
       },
     },
-    handler: async (req) => ({ groups: listGroups(broker, req.query.state ?? []) }),
+    handler: async (req) => ({ groups: await listGroups(broker, req.query.state ?? []) }),
   });
 
   app.get<{ Params: { group: string } }>('/v1/groups/:group', {

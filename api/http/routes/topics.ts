@@ -1,6 +1,6 @@
 // Topic admin: create, list, describe (partitions, offsets, configs), alter configs, delete.
 import type { FastifyInstance } from 'fastify';
-import { alterTopicConfigs, createTopic, deleteTopic, describeTopic, listTopics, partitionDetails, topicConfigs, topicOrThrow } from '../admin/topics-ops.js';
+import { alterTopicConfigs, createTopic, deleteTopic, describeTopic, findTopic, listTopics, partitionDetail, partitionDetails, topicConfigs } from '../admin/topics-ops.js';
 import type { PluginOptions } from '../context.js';
 import { kafkaError } from '../errors.js';
 import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
@@ -104,7 +104,7 @@ export default async function topicRoutes(app: FastifyInstance, { ctx }: PluginO
 
   app.get<{ Params: { topic: string } }>('/v1/topics/:topic/configs', {
     schema: { summary: 'Topic configs (effective values and their source)', tags: ['topics'], params: topicParams, response: { 200: { type: 'object', properties: { configs: { type: 'array', items: config } } }, ...errorResponses(400, 404) } },
-    handler: async (req) => ({ configs: topicConfigs(broker, topicOrThrow(broker, req.params.topic)) }),
+    handler: async (req) => ({ configs: topicConfigs(broker, await findTopic(broker, req.params.topic)) }),
   });
 
   app.patch<{ Params: { topic: string }; Body: { set?: Record<string, string>; delete?: string[] } }>('/v1/topics/:topic/configs', {
@@ -126,16 +126,15 @@ export default async function topicRoutes(app: FastifyInstance, { ctx }: PluginO
 
   app.get<{ Params: { topic: string } }>('/v1/topics/:topic/partitions', {
     schema: { summary: 'Partitions of a topic with leader and offsets', tags: ['topics'], params: topicParams, response: { 200: { type: 'object', properties: { partitions: { type: 'array', items: partition } } }, ...errorResponses(400, 404) } },
-    handler: async (req) => ({ partitions: partitionDetails(broker, topicOrThrow(broker, req.params.topic)) }),
+    handler: async (req) => ({ partitions: await partitionDetails(broker, await findTopic(broker, req.params.topic)) }),
   });
 
   app.get<{ Params: { topic: string; partition: number } }>('/v1/topics/:topic/partitions/:partition', {
     schema: { summary: 'One partition with leader and offsets', tags: ['topics'], params: partitionParams, response: { 200: partition, ...errorResponses(400, 404) } },
     handler: async (req) => {
-      const t = topicOrThrow(broker, req.params.topic);
-      const p = partitionDetails(broker, t)[req.params.partition];
-      if (!p) throw kafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' has no partition ${req.params.partition}`);
-      return p;
+      const t = await findTopic(broker, req.params.topic);
+      if (req.params.partition >= t.partitions) throw kafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic '${t.name}' has no partition ${req.params.partition}`);
+      return partitionDetail(broker, t, req.params.partition);
     },
   });
 }
