@@ -192,11 +192,13 @@ describe('tables and the embed built-in with an openai model', () => {
       { id: 2, body: 'the recipe needs flour sugar and butter' },
       { id: 3, body: 'vector search with hnsw graphs' },
     ]);
-    expect(seen).toHaveLength(1);
+    // Only this test's requests: under load a request an earlier test abandoned can land late.
+    const ours = (): Seen[] => seen.filter((r) => JSON.stringify(r.body.input).match(/kafka brokers|hnsw/));
+    expect(ours()).toHaveLength(1);
     const hits = await t.search({ text: 'hnsw vector search', k: 2 });
     expect(hits[0]!.key).toBe(3);
-    expect(seen).toHaveLength(2);
-    expect(seen[1]!.body.input).toEqual(['hnsw vector search']);
+    expect(ours()).toHaveLength(2);
+    expect(ours()[1]!.body.input).toEqual(['hnsw vector search']);
     // The stored schema names the variable, never its value.
     expect(JSON.stringify(t.schema)).not.toContain('sk-test-123');
   });
