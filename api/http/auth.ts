@@ -55,8 +55,19 @@ export async function resolveAuth(dataDir: string, opts: AuthOptions = {}, env: 
   }
   const token = `floe_${randomBytes(24).toString('base64url')}`;
   await mkdir(dataDir, { recursive: true });
-  // wx: never overwrite a token another process wrote meanwhile.
-  await writeFile(tokenFile, token + '\n', { mode: 0o600, flag: 'wx' });
+  // wx: never overwrite a token another process wrote meanwhile (brokers of a cluster starting
+  // together on one data dir); the loser uses the winner's token.
+  try {
+    await writeFile(tokenFile, token + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    for (let i = 0; i < 100; i++) {
+      const stored = parseList((await readFile(tokenFile, 'utf8')).replace(/\s+/g, ','));
+      if (stored.length > 0) return { enabled, digests: stored.map(digest), source: 'file', tokenFile };
+      await new Promise((r) => setTimeout(r, 10)); // the winner is still writing it
+    }
+    throw new Error(`${tokenFile} exists but stays empty`);
+  }
   return { enabled, digests: [digest(token)], source: 'generated', generatedToken: token, tokenFile };
 }
 

@@ -36,6 +36,14 @@ describe('auth', () => {
     expect(tokenAccepted(second, first.generatedToken)).toBe(false);
   });
 
+  test('brokers starting together on one data dir end up with the same token', async () => {
+    const dir = await tmp();
+    const all = await Promise.all(Array.from({ length: 5 }, () => resolveAuth(dir, {}, {})));
+    const token = (await readFile(join(dir, 'api-token'), 'utf8')).trim();
+    expect(all.filter((a) => a.source === 'generated')).toHaveLength(1);
+    for (const a of all) expect(tokenAccepted(a, `Bearer ${token}`)).toBe(true);
+  });
+
   test('env tokens and explicit off', async () => {
     const dir = await tmp();
     const env = await resolveAuth(dir, {}, { FLOE_API_TOKENS: ' a1 , b2,' });
