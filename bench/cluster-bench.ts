@@ -1,7 +1,9 @@
 // Shared-media cluster figures: failover time (leader SIGKILL -> first acknowledged produce on its
 // partition), consume throughput served by one broker vs three from the same files, and produce
-// throughput of a three-broker cluster vs a single node, all on this machine.
+// throughput of a three-broker cluster vs a single node, and tailing latency through the leader
+// and through a non-leader (served from the shared files), all on this machine.
 // Usage: npm run build && tsx bench/cluster-bench.ts [--trials 7] [--ttl-ms 2000] [--seconds 10]
+//   [--phases tail,failover,throughput] [--tail-rate 200] [--tail-seconds 20]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +14,22 @@ import { startBroker, type BrokerHandle } from '../test/harness/broker.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { ClusterRouter } from '../test/cluster/cluster-router.js';
 import { createTopic, fetchOnce, produce, sleep } from '../test/robustness/wire.js';
+import { tail, type TailResult } from './lib/tailer.js';
+import { runInWorker } from './lib/worker-run.js';
+import { summarize } from './lib/stats.js';
+import type { ProduceJob, ProduceResult } from './lib/load-jobs.js';
 
 const opts = new Command()
   .option('--trials <n>', 'failover trials', '7')
   .option('--ttl-ms <ms>', 'lease TTL', '2000')
   .option('--heartbeat-ms <ms>', 'lease heartbeat', '300')
   .option('--seconds <s>', 'produce phase length', '10')
+  .option('--phases <list>', 'comma-separated: tail, failover, throughput', 'tail,failover,throughput')
+  .option('--tail-rate <n>', 'tail phase: produce requests (one batch each) per second to the leader', '200')
+  .option('--tail-seconds <s>', 'tail phase: measured seconds', '20')
   .parse()
-  .opts<{ trials: string; ttlMs: string; heartbeatMs: string; seconds: string }>();
+  .opts<{ trials: string; ttlMs: string; heartbeatMs: string; seconds: string; phases: string; tailRate: string; tailSeconds: string }>();
+const PHASES = new Set(opts.phases.split(',').map((x) => x.trim()));
 const TRIALS = Number(opts.trials);
 const TTL = Number(opts.ttlMs);
 const HB = Number(opts.heartbeatMs);
@@ -91,6 +101,52 @@ async function consumeAll(router: ClusterRouter, topic: string, readers: number[
   return { records, mbPerSec: bytes / seconds / 1e6, seconds };
 }
 
+const TAIL_RECORDS = 100;
+const TAIL_RECORD_BYTES = 100;
+
+/**
+ * Paced acks=all produce to the partitions one broker leads, while one tailer long-polls them
+ * through that leader and another through a broker that does not lead them (it serves them
+ * from the shared files up to the high watermark it hears of from the control store).
+ */
+async function tailLatency(router: ClusterRouter, brokers: Map<number, BrokerHandle>, topic: string): Promise<Record<string, unknown>> {
+  await waitLeaders(router);
+  const leaders = Array.from({ length: PARTITIONS }, (_, p) => router.leaderOf(p)!.leader);
+  const leader = leaders[0]!;
+  const partitions = leaders.flatMap((l, p) => (l === leader ? [p] : []));
+  const other = [...brokers.keys()].find((id) => id !== leader)!;
+  const host = '127.0.0.1';
+  const from = Array.from({ length: PARTITIONS }, () => 0);
+  const rate = Number(opts.tailRate);
+  const seconds = Number(opts.tailSeconds);
+  // The producer runs in a worker thread so that it does not delay the tailers' event loop.
+  const startAt = Date.now() + 2500;
+  const measureFrom = startAt + 2000;
+  const measureTo = measureFrom + seconds * 1000;
+  const job: ProduceJob = {
+    kind: 'produce', host, port: brokers.get(leader)!.kafkaPort, topic, partitions, connections: 1, depth: 1,
+    ratePerSec: rate, batchRecords: TAIL_RECORDS, recordBytes: TAIL_RECORD_BYTES, acks: -1, stampTime: true,
+    startAt, measureFrom, measureTo,
+  };
+  const tailVia = (node: number): Promise<TailResult> =>
+    tail({ host, port: brokers.get(node)!.kafkaPort, topic, from, partitions, measureFrom, measureTo, stopAt: measureTo + 3000 });
+  const [prod, viaLeader, viaOther] = await Promise.all([runInWorker<ProduceResult>(job), tailVia(leader), tailVia(other)]);
+  const ms = (xs: ArrayLike<number>) => {
+    const s = summarize(xs);
+    return { count: s.count, p50: +s.p50.toFixed(1), p99: +s.p99.toFixed(1), max: +s.max.toFixed(1) };
+  };
+  const out = {
+    leader, nonLeader: other, partitions, ratePerSec: rate, seconds, batchRecords: TAIL_RECORDS, recordBytes: TAIL_RECORD_BYTES,
+    produced: prod.requests, produceErrors: prod.errors, produceLatencyMs: ms(prod.latencyMs),
+    viaLeader: { e2eMs: ms(viaLeader.e2eMs), batches: viaLeader.batches, fetches: viaLeader.fetches, fetchRoundTripMs: ms(viaLeader.roundTripMs), errors: viaLeader.errors, firstError: viaLeader.firstError },
+    viaNonLeader: { e2eMs: ms(viaOther.e2eMs), batches: viaOther.batches, fetches: viaOther.fetches, fetchRoundTripMs: ms(viaOther.roundTripMs), errors: viaOther.errors, firstError: viaOther.firstError },
+  };
+  console.log(`tail latency at ${rate} batches/s to node ${leader} (partitions ${partitions.join(',')}): produce p50 ${out.produceLatencyMs.p50} p99 ${out.produceLatencyMs.p99} ms;` +
+    ` via leader p50 ${out.viaLeader.e2eMs.p50} p99 ${out.viaLeader.e2eMs.p99} ms (${out.viaLeader.e2eMs.count} batches);` +
+    ` via node ${other} (not leader) p50 ${out.viaNonLeader.e2eMs.p50} p99 ${out.viaNonLeader.e2eMs.p99} ms (${out.viaNonLeader.e2eMs.count} batches)`);
+  return out;
+}
+
 async function waitLeaders(router: ClusterRouter): Promise<void> {
   for (;;) {
     await router.refresh();
@@ -114,10 +170,18 @@ async function main(): Promise<void> {
     await createTopic(await router.conn(1), 'bench-failover', PARTITIONS);
     await waitLeaders(router);
 
+    // ---- tail latency: through the leader and through a non-leader ----
+    if (PHASES.has('tail')) {
+      const tailRouter = new ClusterRouter(nodes, 'bench-tail');
+      await createTopic(await tailRouter.conn(1), 'bench-tail', PARTITIONS);
+      results.tail = await tailLatency(tailRouter, brokers, 'bench-tail');
+      tailRouter.close();
+    }
+
     // ---- failover ----
     const one = await encodeBatch({ records: [{ key: 'k', value: 'v' }], compression: Compression.None });
     const failovers: number[] = [];
-    for (let t = 0; t < TRIALS; t++) {
+    for (let t = 0; t < (PHASES.has('failover') ? TRIALS : 0); t++) {
       await waitLeaders(router);
       const victim = router.leaderOf(0)!.leader;
       const r0 = await produce(await router.conn(victim), 'bench-failover', 0, one);
@@ -150,8 +214,12 @@ async function main(): Promise<void> {
       // Let the restarted broker take its share back before the next trial.
       await sleep(TTL + 1_000);
     }
-    results.failover = { trials: failovers.length, medianMs: Math.round(median(failovers)), worstMs: Math.round(Math.max(...failovers)), samplesMs: failovers.map(Math.round), leaseTtlMs: TTL, targetMs: 2000 + TTL };
+    if (failovers.length > 0) results.failover = { trials: failovers.length, medianMs: Math.round(median(failovers)), worstMs: Math.round(Math.max(...failovers)), samplesMs: failovers.map(Math.round), leaseTtlMs: TTL, targetMs: 2000 + TTL };
 
+    if (!PHASES.has('throughput')) {
+      router.close();
+      return finish(results);
+    }
     // ---- produce: cluster ----
     const prodRouter = new ClusterRouter(nodes, 'bench-produce');
     await createTopic(await prodRouter.conn(1), 'bench-produce', PARTITIONS);
@@ -194,13 +262,19 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     await pg.stop();
   }
+  finish(results);
+}
+
+function finish(results: Record<string, unknown>): void {
+  console.log(JSON.stringify(results, null, 2));
+  // Only a run of every phase replaces the day's results file.
+  if (!['tail', 'failover', 'throughput'].every((p) => PHASES.has(p))) return;
   const dir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `cluster-${new Date().toISOString().slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  console.log(JSON.stringify(results, null, 2));
   console.log(`wrote ${file}`);
-  process.exit(0);
 }
 
 await main();
+process.exit(0);

@@ -48,6 +48,8 @@ interface Options {
   quietWait: number;
   quietBelow: number;
   write: boolean;
+  /** Fixed request rate for the paced and e2e phases (0: half the measured max rate). */
+  rate: number;
 }
 
 export interface RunResult {
@@ -89,6 +91,14 @@ export interface RunResult {
     e2eMs: LatencySummary;
     produceLatencyMs: LatencySummary;
     batchesSeen: number;
+    /** Produce requests (= batches) acknowledged in the measured window. */
+    expectedBatches: number;
+    /** Fetch round trips of the tailer in the measured window. */
+    fetches: number;
+    fetchBytes: LatencySummary;
+    fetchRoundTripMs: LatencySummary;
+    tailerDecodeMs: number;
+    cpu: CpuUse;
     errors: number;
     firstError: string | null;
   };
@@ -135,13 +145,14 @@ function parseOptions(argv: string[]): Options {
     .option('--profile-dir <dir>', 'where the broker writes its .cpuprofile', join(tmpdir(), 'floe-bench-profiles'))
     .option('--quiet-wait <s>', 'before each run, wait up to this long for other work on the machine to calm down', Number, 300)
     .option('--quiet-below <percent>', 'machine CPU busy share (over 3 s) that counts as calm', Number, 15)
+    .option('--rate <n>', 'requests/s for the paced and e2e phases instead of half the measured max rate (lets them run without the max phase)', Number, 0)
     .option('--no-write', 'print figures only; do not write bench/results or docs/benchmarks.md');
   program.parse(argv);
   const o = program.opts();
   const phases = String(o.phases).split(',').map((s) => s.trim()) as Phase[];
   for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p}; phases are ${PHASES.join(', ')}`);
   if (o.runs === 0 && !o.profile) throw new Error('--runs 0 only makes sense with --profile');
-  if ((phases.includes('paced') || phases.includes('e2e')) && !phases.includes('max')) throw new Error('paced and e2e need the max phase (they run at half its rate)');
+  if ((phases.includes('paced') || phases.includes('e2e')) && !phases.includes('max') && !(o.rate > 0)) throw new Error('paced and e2e need the max phase (they run at half its rate) or --rate');
   return { ...(o as Omit<Options, 'phases'>), phases };
 }
 
@@ -339,7 +350,7 @@ async function oneRun(o: Options, index: number, profiled: boolean): Promise<Run
       log(`  max rate: ${result.produceMax.MiBps.toFixed(1)} MiB/s, ${Math.round(result.produceMax.recordsPerSec)} records/s, closed-loop p50 ${cl.p50.toFixed(1)} ms p99 ${cl.p99.toFixed(1)} ms, broker ${ph.cpu.brokerCores.toFixed(2)} cores, machine ${ph.cpu.machineBusyPercent.toFixed(0)}% busy, errors ${ph.errors}${ph.firstError ? ` (${ph.firstError})` : ''}`);
       if (maxRate === 0) throw new Error(`no Produce request succeeded at max rate: ${ph.firstError ?? 'no replies'}`);
     }
-    const halfRate = maxRate / 2;
+    const halfRate = o.rate > 0 ? o.rate : maxRate / 2;
 
     if (has('paced')) {
       const ph = await producePhase(o, broker, topic, halfRate, false);
@@ -367,17 +378,26 @@ async function oneRun(o: Options, index: number, profiled: boolean): Promise<Run
       const from = await latestOffsets(admin2, topic, o.partitions).finally(() => admin2.close());
       let tailResult: Awaited<ReturnType<typeof tail>> | undefined;
       const ph = await producePhase(o, broker, topic, halfRate, true, async (w) => {
-        tailResult = await tail({ host: broker.host, port: broker.port, topic, from, measureFrom: w.measureFrom, measureTo: w.measureTo, stopAt: w.measureTo + 2000 });
+        tailResult = await tail({ host: broker.host, port: broker.port, topic, from, measureFrom: w.measureFrom, measureTo: w.measureTo, stopAt: w.measureTo + 2000, traceFile: process.env.FLOE_BENCH_TAIL_TRACE });
       });
       result.endToEnd = {
         requestsPerSec: ph.requests / ph.seconds,
         e2eMs: summarize(tailResult!.e2eMs),
         produceLatencyMs: summarize(ph.latency),
         batchesSeen: tailResult!.batches,
+        expectedBatches: ph.requests,
+        fetches: tailResult!.fetches,
+        fetchBytes: summarize(tailResult!.responseBytes),
+        fetchRoundTripMs: summarize(tailResult!.roundTripMs),
+        tailerDecodeMs: tailResult!.decodeMs,
+        cpu: ph.cpu,
         errors: ph.errors + tailResult!.errors,
         firstError: ph.firstError ?? tailResult!.firstError,
       };
-      log(`  end-to-end at half rate: p50 ${result.endToEnd.e2eMs.p50.toFixed(1)} ms, p99 ${result.endToEnd.e2eMs.p99.toFixed(1)} ms (${result.endToEnd.e2eMs.count} batches)`);
+      const e = result.endToEnd;
+      log(`  end-to-end at ${(ph.valueBytes / MiB / ph.seconds).toFixed(1)} MiB/s: p50 ${e.e2eMs.p50.toFixed(1)} ms, p99 ${e.e2eMs.p99.toFixed(1)} ms (${e.e2eMs.count} of ${ph.requests} batches);` +
+        ` produce p50 ${e.produceLatencyMs.p50.toFixed(1)} p99 ${e.produceLatencyMs.p99.toFixed(1)} ms; ${e.fetches} fetches, response p50 ${(e.fetchBytes.p50 / 1024).toFixed(0)} KiB max ${(e.fetchBytes.max / MiB).toFixed(1)} MiB,` +
+        ` round trip p50 ${e.fetchRoundTripMs.p50.toFixed(1)} p99 ${e.fetchRoundTripMs.p99.toFixed(1)} ms; broker ${ph.cpu.brokerCores.toFixed(2)} cores, machine ${ph.cpu.machineBusyPercent.toFixed(0)}% busy`);
     }
 
     if (has('consume')) {

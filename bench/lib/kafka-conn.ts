@@ -2,6 +2,22 @@
 // response frames in order (Kafka answers each connection's requests in order).
 import { connect, type Socket } from 'node:net';
 
+/** Frames at least this large are assembled as they arrive instead of from kept chunks. */
+const ASSEMBLE_FROM = 256 * 1024;
+
+export interface ConnOptions {
+  /**
+   * Assemble large frames in one reused buffer. Such a frame is valid only until the next socket
+   * read: the caller must be done with it (or copy it) before it awaits anything else. On the
+   * bench machine, 64 MiB responses over one connection arrived at 110-230 MiB/s when their
+   * socket chunks were kept until the frame completed, 210-370 MiB/s copied into a fresh buffer
+   * each, and 900-1270 MiB/s into a reused one (a reader that keeps nothing: 770-1500 MiB/s).
+   */
+  reuseLargeFrames?: boolean;
+  /** Keep a large frame's socket chunks until it completes, as this class once did (A/B runs). */
+  keepChunks?: boolean;
+}
+
 export type ResponseHandler = (frame: Buffer | null, err?: Error) => void;
 
 export class KafkaConn {
@@ -9,23 +25,32 @@ export class KafkaConn {
   private head = 0;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** A large response frame being filled as its bytes arrive (size prefix excluded). */
+  private assembling: Buffer | null = null;
+  private filled = 0;
+  /** The reusable frame buffer, and whether a frame in it was handed out during this read. */
+  private spare: Buffer | null = null;
+  private spareLent = false;
   private closed = false;
   /** Bytes of response frames received, size prefixes included. */
   bytesIn = 0;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly opts: ConnOptions,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (e) => this.fail(e));
     socket.on('close', () => this.fail(new Error('connection closed by the broker')));
   }
 
-  static open(host: string, port: number): Promise<KafkaConn> {
+  static open(host: string, port: number, opts: ConnOptions = {}): Promise<KafkaConn> {
     return new Promise((resolve, reject) => {
       const s = connect({ host, port });
       s.once('connect', () => {
         s.off('error', reject);
-        resolve(new KafkaConn(s));
+        resolve(new KafkaConn(s, opts));
       });
       s.once('error', reject);
     });
@@ -56,25 +81,60 @@ export class KafkaConn {
 
   private onData(d: Buffer): void {
     this.bytesIn += d.length;
-    this.chunks.push(d);
-    this.buffered += d.length;
+    // Promise continuations of the previous read have run by now: the spare buffer is free.
+    this.spareLent = false;
+    let rest = d;
+    if (this.assembling !== null) {
+      // Copy straight into the frame rather than keep its socket chunks until it completes.
+      const a = this.assembling;
+      const k = Math.min(rest.length, a.length - this.filled);
+      rest.copy(a, this.filled, 0, k);
+      this.filled += k;
+      if (this.filled < a.length) return;
+      this.assembling = null;
+      if (a.buffer === this.spare?.buffer) this.spareLent = true;
+      this.deliver(a);
+      rest = rest.subarray(k);
+      if (rest.length === 0) return;
+    }
+    this.chunks.push(rest);
+    this.buffered += rest.length;
     for (;;) {
       if (this.buffered < 4) return;
       const size = this.peekSize();
-      if (this.buffered < 4 + size) return;
-      const frame = this.take(4 + size).subarray(4);
-      const handler = this.waiting[this.head];
-      if (handler === undefined) {
-        this.fail(new Error('response without a request'));
+      if (this.buffered < 4 + size) {
+        if (size >= ASSEMBLE_FROM && !this.closed && this.opts.keepChunks !== true) this.startAssembling(size);
         return;
       }
-      this.waiting[this.head++] = undefined as unknown as ResponseHandler;
-      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-        this.waiting.splice(0, this.head);
-        this.head = 0;
-      }
-      handler(frame);
+      this.deliver(this.take(4 + size).subarray(4));
     }
+  }
+
+  /** Moves what is buffered of a large frame (past its size prefix) into a buffer of its own. */
+  private startAssembling(size: number): void {
+    const have = this.take(this.buffered);
+    let frame: Buffer;
+    if (this.opts.reuseLargeFrames === true && !this.spareLent) {
+      if (this.spare === null || this.spare.length < size) this.spare = Buffer.allocUnsafeSlow(size);
+      frame = this.spare.subarray(0, size);
+    } else frame = Buffer.allocUnsafe(size);
+    have.copy(frame, 0, 4);
+    this.filled = have.length - 4;
+    this.assembling = frame;
+  }
+
+  private deliver(frame: Buffer): void {
+    const handler = this.waiting[this.head];
+    if (handler === undefined) {
+      this.fail(new Error('response without a request'));
+      return;
+    }
+    this.waiting[this.head++] = undefined as unknown as ResponseHandler;
+    if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
+    }
+    handler(frame);
   }
 
   private peekSize(): number {

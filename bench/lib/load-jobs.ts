@@ -181,7 +181,7 @@ export async function runProduce(job: ProduceJob): Promise<ProduceResult> {
 
 export async function runConsume(job: ConsumeJob): Promise<ConsumeResult> {
   const res: ConsumeResult = { records: 0, wireBytes: 0, fetches: 0, errors: 0, firstError: null, startedAt: 0, finishedAt: 0, complete: true };
-  const conns = await Promise.all(job.assignments.map(() => KafkaConn.open(job.host, job.port)));
+  const conns = await Promise.all(job.assignments.map(() => KafkaConn.open(job.host, job.port, { reuseLargeFrames: true })));
   await sleep(job.startAt - epochNow());
   res.startedAt = epochNow();
   let correlation = 1;

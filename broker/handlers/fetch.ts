@@ -1,6 +1,6 @@
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import { countRecords } from '../protocol/records/batch-header.js';
+import { BATCH_LENGTH, countRecords, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { defineHandler, type RequestContext } from './types.js';
@@ -60,23 +60,51 @@ function resolveTargets(req: FetchRequest, ctx: RequestContext): Target[] {
   return out;
 }
 
+/** Partitions read at once within one Fetch; bounds the reads queued on libuv's thread pool. */
+const MAX_PARALLEL_READS = 16;
+
+/** Bytes of the largest prefix of whole batches in `data` that fits in `limit`. */
+function wholeBatchesWithin(data: Buffer, limit: number): number {
+  let pos = 0;
+  while (pos + LOG_OVERHEAD <= data.length) {
+    const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
+    if (size < LOG_OVERHEAD || pos + size > limit || pos + size > data.length) break;
+    pos += size;
+  }
+  return pos;
+}
+
+type ReadOutcome = { data: Buffer } | { error: number };
+
+async function readOne(log: ReadableLog, t: Target, limit: number, minOneBatch: boolean): Promise<ReadOutcome> {
+  try {
+    return { data: await log.read(t.fetchOffset, limit, { minOneBatch, alloc: takeReadBuffer }) };
+  } catch (err) {
+    return { error: err instanceof LogError ? logErrorCode(err).code : ErrorCode.KAFKA_STORAGE_ERROR };
+  }
+}
+
+/**
+ * Reads every partition of a Fetch. Partitions are read concurrently, in waves that together
+ * could fill the bytes still allowed, and then cut back in request order to what a one-by-one
+ * read would have returned: partition i gets at most min(its max, what partitions before it
+ * left of maxBytes), in whole batches, and the first partition with data at least one batch.
+ */
 async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: PartitionData[]; bytes: number }> {
   let remaining = maxBytes;
   let bytes = 0;
   const parts: PartitionData[] = [];
+  const toRead: Array<{ t: Target; log: ReadableLog; base: PartitionData }> = [];
   for (const t of targets) {
     const base: PartitionData = { partitionIndex: t.partition, errorCode: t.error, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1, abortedTransactions: null, preferredReadReplica: -1, records: null };
+    parts.push(base);
     const log = t.log;
-    if (!log) {
-      parts.push(base);
-      continue;
-    }
+    if (!log) continue;
     base.highWatermark = log.highWatermark;
     base.lastStableOffset = log.highWatermark;
     base.logStartOffset = log.logStartOffset;
     if (t.currentLeaderEpoch >= 0 && t.currentLeaderEpoch !== log.leaderEpoch) {
       base.errorCode = t.currentLeaderEpoch > log.leaderEpoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
-      parts.push(base);
       continue;
     }
     if (t.fetchOffset < log.logStartOffset || t.fetchOffset > log.highWatermark) {
@@ -84,40 +112,76 @@ async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: Pa
       if (t.fetchOffset < log.logStartOffset || t.fetchOffset > log.logEndOffset) {
         base.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       } else base.records = Buffer.alloc(0);
-      parts.push(base);
       continue;
     }
-    try {
-      const limit = Math.max(0, Math.min(t.maxBytes, remaining));
-      // Kafka returns at least one whole batch for the first partition with data, whatever the limits.
-      const data = await log.read(t.fetchOffset, limit, { minOneBatch: bytes === 0, alloc: takeReadBuffer });
-      base.records = data;
+    // Nothing to read at the high watermark: skip the file lookup.
+    if (t.fetchOffset === log.highWatermark) {
+      base.records = Buffer.alloc(0);
+      continue;
+    }
+    toRead.push({ t, log, base });
+  }
+  let next = 0;
+  while (next < toRead.length) {
+    const minOne = bytes === 0;
+    if (remaining <= 0 && !minOne) {
+      // The response is full: later partitions answer with no records, as one-by-one reads would.
+      for (; next < toRead.length; next++) toRead[next]!.base.records = Buffer.alloc(0);
+      break;
+    }
+    const wave: Array<{ t: Target; log: ReadableLog; base: PartitionData; limit: number }> = [];
+    let cover = 0;
+    while (next < toRead.length && wave.length < MAX_PARALLEL_READS && (wave.length === 0 || cover < remaining)) {
+      const r = toRead[next++]!;
+      const limit = Math.max(0, Math.min(r.t.maxBytes, remaining));
+      wave.push({ ...r, limit });
+      cover += limit;
+    }
+    // Kafka returns at least one whole batch for the first partition with data, whatever the limits.
+    const outcomes = await Promise.all(wave.map((w) => readOne(w.log, w.t, w.limit, minOne)));
+    wave.forEach((w, i) => {
+      const out = outcomes[i]!;
+      if ('error' in out) {
+        w.base.errorCode = out.error;
+        return;
+      }
+      let data = out.data;
+      const cap = Math.max(0, Math.min(w.t.maxBytes, remaining));
+      if (data.length > cap) {
+        // Read with the wave's budget; partitions before this one may have used part of it.
+        let keep = wholeBatchesWithin(data, cap);
+        if (keep === 0 && bytes === 0) keep = wholeBatchesWithin(data, data.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD);
+        if (keep < data.length) {
+          if (keep === 0 && readPool.owns(data)) readPool.give(data);
+          data = keep === 0 ? Buffer.alloc(0) : data.subarray(0, keep);
+        }
+      }
+      w.base.records = data;
       bytes += data.length;
       remaining -= data.length;
-    } catch (err) {
-      base.errorCode = err instanceof LogError ? logErrorCode(err).code : ErrorCode.KAFKA_STORAGE_ERROR;
-    }
-    parts.push(base);
+    });
   }
   return { parts, bytes };
 }
 
-/** Cluster: partitions led by another broker are read from the shared medium. */
+/** Cluster: partitions led by another broker are read from the shared medium (looked up concurrently). */
 async function attachRemoteViews(targets: Target[], ctx: RequestContext): Promise<void> {
   const cluster = ctx.broker.cluster;
   if (!cluster) return;
-  for (const t of targets) {
-    if (t.log || t.error !== ErrorCode.NOT_LEADER_OR_FOLLOWER) continue;
-    try {
-      const view = await cluster.readView(t.topic, t.partition);
-      if (view) {
-        t.log = view;
-        t.error = ErrorCode.NONE;
+  await Promise.all(
+    targets.map(async (t) => {
+      if (t.log || t.error !== ErrorCode.NOT_LEADER_OR_FOLLOWER) return;
+      try {
+        const view = await cluster.readView(t.topic, t.partition);
+        if (view) {
+          t.log = view;
+          t.error = ErrorCode.NONE;
+        }
+      } catch (err) {
+        ctx.log.warn({ err, topic: t.topic, partition: t.partition }, 'cannot read a partition from the shared medium');
       }
-    } catch (err) {
-      ctx.log.warn({ err, topic: t.topic, partition: t.partition }, 'cannot read a partition from the shared medium');
-    }
-  }
+    }),
+  );
 }
 
 /** Resolves when any of the logs advances or the deadline passes. */
