@@ -90,7 +90,11 @@ export class ClusterManager implements CoordinatorOwnership {
   /** Registers, takes this broker's share of leases, then keeps heartbeating. */
   async start(): Promise<void> {
     await this.store.registerBroker(this.host.self(), this.options.leaseTtlMs);
-    this.unwatch = (await this.store.watchHighWatermarks?.((key, epoch, hw) => this.notePublished(key, epoch, hw))) ?? null;
+    this.unwatch =
+      (await this.store.watchHighWatermarks?.(
+        (key, epoch, hw) => this.notePublished(key, epoch, hw),
+        (err) => this.log.warn({ err }, 'high-watermark listen connection lost; reconnecting'),
+      )) ?? null;
     await this.tick();
     this.schedule();
   }
@@ -196,6 +200,10 @@ export class ClusterManager implements CoordinatorOwnership {
       return false;
     }
     return performance.now() < (this.validUntil.get(key) ?? 0);
+  }
+
+  tenure(groupId: string): number | undefined {
+    return this.groups.get(groupLeaseKey(groupId))?.epoch;
   }
 
   // ---- heartbeat ---------------------------------------------------------------------------
@@ -321,6 +329,8 @@ export class ClusterManager implements CoordinatorOwnership {
         syncer: this.host.syncer,
         logger: this.log,
         beforeAck: (end) => publisher.publish(end),
+        // A paused writer that wakes past its lease must not rewrite partition.json or delete segments.
+        checkLease: () => publisher.confirm(),
       });
       if (!fresh && log.logEndOffset !== lease.epochStartOffset) {
         throw new Error(`log end ${log.logEndOffset} is not the sealed end ${lease.epochStartOffset}`);

@@ -94,13 +94,18 @@ export interface ControlStore {
    * holds the lease at `epoch` and it is unexpired by the store's clock: the writer's fencing check.
    */
   publishHighWatermark(key: LeaseKey, holder: number, epoch: number, highWatermark: number): Promise<boolean>;
+  /**
+   * Whether `holder` still holds `key` at `epoch`, unexpired by the store's clock: checked before
+   * a partition writer rewrites shared metadata or deletes segments (cluster stores only).
+   */
+  holdsLease?(key: LeaseKey, holder: number, epoch: number): Promise<boolean>;
   /** The partition's epochs, oldest first. */
   manifest(key: LeaseKey): Promise<ManifestEpoch[]>;
   /**
    * Calls `fn` for every high watermark published from now on, by any broker (cluster stores
    * only). Resolves to an unsubscribe function.
    */
-  watchHighWatermarks?(fn: (key: LeaseKey, epoch: number, highWatermark: number) => void): Promise<() => Promise<void>>;
+  watchHighWatermarks?(fn: (key: LeaseKey, epoch: number, highWatermark: number) => void, onError?: (err: unknown) => void): Promise<() => Promise<void>>;
   /** Reloads the topic cache from the store (other brokers may have changed topics). */
   refresh(): Promise<void>;
   listTopics(): TopicRecord[];

@@ -30,6 +30,24 @@ export class HighWatermarkPublisher {
     });
   }
 
+  /**
+   * Resolves if the lease is still held at this epoch; rejects with LeaseLostError otherwise (or
+   * when the store cannot say). For writes outside the append path: metadata, retention.
+   */
+  async confirm(): Promise<void> {
+    if (this.lost !== null) throw this.lost;
+    let ok: boolean;
+    try {
+      ok = this.store.holdsLease ? await this.store.holdsLease(this.key, this.holder, this.epoch) : true;
+    } catch (e) {
+      throw new LeaseLostError(`cannot confirm lease ${this.key}: ${(e as Error).message}`);
+    }
+    if (!ok) {
+      this.lost ??= new LeaseLostError(`lease ${this.key} epoch ${this.epoch} is no longer held by node ${this.holder}`);
+      throw this.lost;
+    }
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     try {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { BrokerRecord, ControlStore, LeaseKey, LeaseRecord, ManifestEpoch, TopicRecord } from './control-store.js';
 import { ControlStoreError } from './control-store.js';
 import { migrate } from './postgres-schema.js';
+import { HighWatermarkWatcher } from './hw-watcher.js';
 
 // A broker that registers "forever" (no TTL) still needs a finite timestamp.
 const FOREVER_MS = 100 * 365 * 86_400_000;
@@ -270,6 +271,11 @@ export class PostgresControlStore implements ControlStore {
     return r.rows.map(toLease);
   }
 
+  async holdsLease(key: LeaseKey, holder: number, epoch: number): Promise<boolean> {
+    const r = await this.pool.query('SELECT 1 FROM floe_leases WHERE key = $1 AND holder = $2 AND epoch = $3 AND expires_at > clock_timestamp()', [key, holder, epoch]);
+    return r.rowCount === 1;
+  }
+
   async publishHighWatermark(key: LeaseKey, holder: number, epoch: number, highWatermark: number): Promise<boolean> {
     // The notification wakes readers on other brokers (tailing fetches) within milliseconds.
     const r = await this.pool.query(
@@ -281,21 +287,19 @@ export class PostgresControlStore implements ControlStore {
     return r.rowCount === 1;
   }
 
-  async watchHighWatermarks(fn: (key: LeaseKey, epoch: number, highWatermark: number) => void): Promise<() => Promise<void>> {
-    const client = new pg.Client({ connectionString: this.opts.url });
-    client.on('error', () => {});
-    await client.connect();
-    client.on('notification', (n) => {
-      if (n.channel !== 'floe_hw' || !n.payload) return;
-      const a = n.payload.indexOf(' ');
-      const b = n.payload.indexOf(' ', a + 1);
-      fn(n.payload.slice(b + 1), Number(n.payload.slice(0, a)), Number(n.payload.slice(a + 1, b)));
-    });
-    await client.query('LISTEN floe_hw');
+  /** The listening connection reconnects with backoff after errors (see HighWatermarkWatcher). */
+  async watchHighWatermarks(fn: (key: LeaseKey, epoch: number, highWatermark: number) => void, onError?: (err: unknown) => void): Promise<() => Promise<void>> {
+    const w = new HighWatermarkWatcher({ url: this.opts.url, onError }, fn);
+    await w.start();
+    this.watchers.add(w);
     return async () => {
-      await client.end().catch(() => {});
+      this.watchers.delete(w);
+      await w.stop();
     };
   }
+
+  /** Live listening connections (tests). */
+  readonly watchers = new Set<HighWatermarkWatcher>();
 
   async manifest(key: LeaseKey): Promise<ManifestEpoch[]> {
     const r = await this.pool.query<{ epoch: number; holder: number; start_offset: string; end_offset: string | null }>(

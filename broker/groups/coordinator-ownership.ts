@@ -12,6 +12,12 @@ export interface CoordinatorOwnership {
   coordinatorOf(groupId: string): CoordinatorNode | null;
   /** True while this node may act as the group's coordinator. */
   owns(groupId: string): boolean;
+  /**
+   * Which uninterrupted spell of ownership this is (the group lease epoch); it changes whenever
+   * ownership was lost and taken again, so state kept from an earlier spell can be told apart.
+   * Undefined when not owned. Absent: ownership is never interrupted (single node).
+   */
+  tenure?(groupId: string): number | undefined;
 }
 
 /** Single-node ownership: this node coordinates every group. */

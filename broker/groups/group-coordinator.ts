@@ -132,8 +132,7 @@ export class GroupCoordinator {
     let group = this.groups.get(req.groupId);
     if (!group) {
       if (req.memberId !== '') return fail(E.UNKNOWN_MEMBER_ID);
-      group = new Group(req.groupId, this.clock.now());
-      this.groups.set(req.groupId, group);
+      group = this.newGroup(req.groupId);
     }
     if (group.state === 'Dead') return fail(E.COORDINATOR_NOT_AVAILABLE);
     if (!this.accepts(group, req)) {
@@ -221,11 +220,12 @@ export class GroupCoordinator {
     if (!group) {
       // Only a standalone consumer (no generation) may create a group by committing.
       if (req.generationId >= 0) return all(E.ILLEGAL_GENERATION);
-      group = new Group(req.groupId, this.clock.now());
-      this.groups.set(req.groupId, group);
+      group = this.newGroup(req.groupId);
     }
     const groupErr = this.validateCommit(group, req);
     if (groupErr !== E.NONE) return all(groupErr);
+    // The write is fenced by the spell of ownership the member and generation were checked in.
+    const tenure = group.tenure;
 
     const now = this.clock.now();
     const writes: OffsetWrite[] = [];
@@ -259,7 +259,7 @@ export class GroupCoordinator {
       result.push({ name: t.name, partitions });
     }
     try {
-      await this.store.commit(req.groupId, writes);
+      await this.store.commit(req.groupId, writes, tenure);
     } catch (err) {
       this.log?.error({ err, groupId: req.groupId }, 'offset commit not durable');
       // Retriable for every client: it looks the coordinator up again and retries.
@@ -445,7 +445,40 @@ export class GroupCoordinator {
     if (this.closed) return E.COORDINATOR_NOT_AVAILABLE;
     if (!this.loaded) return E.COORDINATOR_LOAD_IN_PROGRESS;
     if (!this.ownership.owns(groupId)) return E.NOT_COORDINATOR;
+    this.checkTenure(groupId);
     return E.NONE;
+  }
+
+  /**
+   * Membership kept from an earlier spell of ownership is stale: meanwhile another coordinator
+   * ran the group, with other members and generations. A member of that old generation must
+   * not commit now (it would overwrite newer commits), so the old state is dropped and its
+   * members rejoin.
+   */
+  private checkTenure(groupId: string): void {
+    if (this.ownership.tenure === undefined) return;
+    const tenure = this.ownership.tenure(groupId);
+    const group = this.groups.get(groupId);
+    if (!group) {
+      // Commits another coordinator made: the group exists here from now on.
+      if (this.store.offsets(groupId)) this.newGroup(groupId);
+      return;
+    }
+    if (group.tenure === tenure) return;
+    if (group.tenure !== undefined || group.size > 0 || group.pendingMembers.size > 0) {
+      this.log?.info({ groupId, from: group.tenure, to: tenure, generationId: group.generationId }, 'group state from an earlier coordinator spell dropped');
+    }
+    this.unload(group, E.NOT_COORDINATOR);
+    group.transition('Dead', this.clock.now());
+    this.groups.delete(groupId);
+    if (this.store.offsets(groupId)) this.newGroup(groupId);
+  }
+
+  private newGroup(groupId: string): Group {
+    const group = new Group(groupId, this.clock.now());
+    group.tenure = this.ownership.tenure?.(groupId);
+    this.groups.set(groupId, group);
+    return group;
   }
 
   private accepts(group: Group, req: JoinRequest): boolean {

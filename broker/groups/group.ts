@@ -29,6 +29,8 @@ export class Group {
   newMemberAdded = false;
   /** False for a group seen only through committed offsets since the last restart. */
   everHadMembers = false;
+  /** The coordinator's ownership spell this state belongs to (see CoordinatorOwnership.tenure). */
+  tenure: number | undefined = undefined;
 
   constructor(
     readonly groupId: string,

@@ -30,10 +30,12 @@ export interface OffsetStore {
   groupIds(): string[];
   offsets(groupId: string): GroupOffsets | undefined;
   /**
-   * Records the commits and resolves once they are durable. They are visible to reads at once,
-   * so a later call is ordered after this one even before either is durable.
+   * Records the commits and resolves once they are durable. Calls for one group take effect in
+   * call order, so a later commit is never overwritten by an earlier one that finished late.
+   * `tenure` is the coordinator's claim on the group when it validated the commit (the group
+   * lease epoch in a cluster); a store that fences writes refuses the commit once it is stale.
    */
-  commit(groupId: string, writes: OffsetWrite[]): Promise<void>;
+  commit(groupId: string, writes: OffsetWrite[], tenure?: number): Promise<void>;
   /** Removes the listed partitions' commits, or every commit of the group when null. */
   delete(groupId: string, partitions: TopicPartition[] | null): Promise<void>;
 }

@@ -53,6 +53,12 @@ export interface PartitionLogOptions {
    * pending and later append fails with that error.
    */
   beforeAck?: (endOffset: number) => Promise<void>;
+  /**
+   * Cluster writers: rejects unless this writer still holds its lease. Checked before the log
+   * rewrites partition.json or deletes segments (retention, DeleteRecords), so a writer paused
+   * past its lease does not change files that now belong to the next writer.
+   */
+  checkLease?: () => Promise<void>;
 }
 
 /** A sealed segment as seen by compaction. */
@@ -124,6 +130,7 @@ export class PartitionLog {
   private readonly listeners = new Set<() => void>();
   private failure: Error | null = null;
   private readonly beforeAck: ((endOffset: number) => Promise<void>) | undefined;
+  private readonly checkLease: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
   private readonly background = new Set<Promise<unknown>>();
   private readonly retiring = new Set<Segment>();
@@ -138,6 +145,7 @@ export class PartitionLog {
     this.logger = opts.logger ?? silentLogger;
     this.epoch = opts.leaderEpoch;
     this.beforeAck = opts.beforeAck;
+    this.checkLease = opts.checkLease;
     this.metaStore = loaded.metaStore;
     this.producerState = loaded.producers;
     this.epochs = loaded.epochs;
@@ -280,8 +288,9 @@ export class PartitionLog {
       throw new LogError('OFFSET_OUT_OF_RANGE', `cannot delete before ${offset}: high watermark is ${this.hw}`);
     }
     if (offset <= this.startOffset) return this.startOffset;
+    await this.checkLease?.();
     this.startOffset = offset;
-    await this.saveMeta();
+    await this.saveMeta(undefined, true);
     const doomed: Segment[] = [];
     while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) doomed.push(this.segments.shift()!);
     await this.retireAll(doomed);
@@ -291,6 +300,22 @@ export class PartitionLog {
   /** Deletes whole sealed segments past retention.ms or retention.bytes; returns bytes freed. */
   async enforceRetention(now: number): Promise<number> {
     this.producerState.expire(now, this.config.producerIdExpirationMs ?? DEFAULT_PRODUCER_EXPIRATION_MS);
+    if (this.retentionCount(now) === 0) return 0;
+    await this.checkLease?.();
+    // Counted again: appends or compaction may have changed the segments during the check.
+    const count = this.retentionCount(now);
+    if (count === 0) return 0;
+    const doomed = this.segments.splice(0, count);
+    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
+    await this.saveMeta(undefined, true);
+    await this.retireAll(doomed);
+    const freed = doomed.reduce((n, s) => n + s.size, 0);
+    this.logger.info({ dir: this.dir, segments: count, bytes: freed, logStartOffset: this.startOffset }, 'retention deleted segments');
+    return freed;
+  }
+
+  /** How many leading sealed segments are past retention.ms or retention.bytes. */
+  private retentionCount(now: number): number {
     const { retentionMs, retentionBytes } = this.config;
     let count = 0;
     let excess = retentionBytes >= 0 ? this.sizeBytes() - retentionBytes : 0;
@@ -304,14 +329,7 @@ export class PartitionLog {
       excess -= seg.size;
       count++;
     }
-    if (count === 0) return 0;
-    const doomed = this.segments.splice(0, count);
-    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
-    await this.saveMeta();
-    await this.retireAll(doomed);
-    const freed = doomed.reduce((n, s) => n + s.size, 0);
-    this.logger.info({ dir: this.dir, segments: count, bytes: freed, logStartOffset: this.startOffset }, 'retention deleted segments');
-    return freed;
+    return count;
   }
 
   producers(): ProducerInfo[] {
@@ -377,11 +395,11 @@ export class PartitionLog {
       await this.runTask(() => this.settled()).catch(() => {});
       await Promise.allSettled([...this.background]);
       const active = this.activeSegment();
-      if (this.failure === null) {
+      if (this.failure === null && (await this.stillLeads())) {
         await active.writeIndexes();
         await writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON(), this.epoch);
         await pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT);
-        await this.saveMeta({ activeBaseOffset: active.baseOffset, activeSize: active.size });
+        await this.saveMeta({ activeBaseOffset: active.baseOffset, activeSize: active.size }, true);
       }
       for (const s of this.retiring) s.expedite();
       await Promise.allSettled([...this.retiring].map((s) => s.removed));
@@ -389,6 +407,17 @@ export class PartitionLog {
       this.listeners.clear();
     })();
     return this.closing;
+  }
+
+  /** For close(): a writer whose lease is gone closes like abandon(), writing nothing. */
+  private async stillLeads(): Promise<boolean> {
+    try {
+      await this.checkLease?.();
+      return true;
+    } catch (err) {
+      this.logger.warn({ dir: this.dir, err }, 'lease lost before close: no clean-shutdown mark written');
+      return false;
+    }
   }
 
   /**
@@ -799,7 +828,9 @@ export class PartitionLog {
     return found;
   }
 
-  private saveMeta(cleanShutdown?: { activeBaseOffset: number; activeSize: number }): Promise<void> {
+  /** Writes partition.json; `checked`: the caller has just confirmed the lease itself. */
+  private async saveMeta(cleanShutdown?: { activeBaseOffset: number; activeSize: number }, checked = false): Promise<void> {
+    if (!checked) await this.checkLease?.();
     return this.metaStore.save({ version: 1, logStartOffset: this.startOffset, epochs: this.epochs.toJSON(), ...(cleanShutdown ? { cleanShutdown } : {}) });
   }
 
