@@ -36,8 +36,15 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '2' },
     'skip-embedders': { type: 'boolean', default: false },
     out: { type: 'string' },
+    // Appended to the results file name, e.g. vector-<date>-100k-<tag>.json.
+    tag: { type: 'string' },
+    // How the table's ANN workers are reached (A/B: 'post' is the plain postMessage path).
+    'ann-channel': { type: 'string', default: 'shared' },
   },
 });
+if (args['ann-channel'] !== 'shared' && args['ann-channel'] !== 'post') throw new Error('--ann-channel must be shared or post');
+// Read by the AnnPool the node creates.
+process.env.FLOE_ANN_CHANNEL = args['ann-channel'];
 if (args.data !== 'clustered' && args.data !== 'uniform') throw new Error('--data must be clustered or uniform');
 const DATA: DataKind = args.data;
 const N = Number(args.n);
@@ -139,6 +146,7 @@ async function benchFloe(data: Float32Array, queries: Float32Array[], truth: Set
   const node = await startNode(config, pino({ level: 'warn' }));
   try {
     const rssNode = rssMiB();
+    const memNode = process.memoryUsage();
     await node.tables.create({
       name: 'bench',
       primaryKey: 'id',
@@ -162,22 +170,31 @@ async function benchFloe(data: Float32Array, queries: Float32Array[], truth: Set
     const indexed = now() - t0;
     const indexedCpu = cpuSec() - cpu0;
     const rssLoaded = rssMiB();
+    const memLoaded = process.memoryUsage();
     log(`floe: indexed in ${(indexed / 1000).toFixed(1)} s; sweeping ef`);
     const points = await sweep(async (q, ef) => (await table.search({ vector: q, k: K, ef })).map((h) => h.key as number), queries, truth);
 
     // Overhead split: the same graph (the table's last snapshot) searched through an ANN worker
     // directly, and the bare worker round trip. Labels equal ids: each id was upserted once, in order.
+    // Both worker channels, so the channel's effect is measured in the same run.
     let annWorkerSweep: SweepPoint[] | undefined;
+    let annWorkerSweepPost: SweepPoint[] | undefined;
     const file = await newestIndexFile(dataDir, 'v');
     if (file) {
-      const direct = await loadDirect(file, 'l2', DIM);
-      try {
-        annWorkerSweep = await sweep(async (q, ef) => (await direct.index.search(q, K, ef, Infinity)).labels, queries, truth);
-      } finally {
-        await direct.close();
+      for (const channel of ['shared', 'post'] as const) {
+        const direct = await loadDirect(file, 'l2', DIM, channel);
+        try {
+          const points = await sweep(async (q, ef) => (await direct.index.search(q, K, ef, Infinity)).labels, queries, truth);
+          if (channel === 'shared') annWorkerSweep = points;
+          else annWorkerSweepPost = points;
+        } finally {
+          await direct.close();
+        }
       }
     }
-    const hop = await hopLatencies(DIM, 1000);
+    const hop = await hopLatencies(DIM, 1000, 'shared');
+    const hopPost = await hopLatencies(DIM, 1000, 'post');
+    const { snapshotsWritten } = table.stats();
 
     // Freshness: Kafka produce (acks=all) to the input topic -> a search returns the row.
     const kafka = new Kafka({ brokers: [`127.0.0.1:${node.kafka.port}`], clientId: 'vector-bench', logLevel: logLevel.NOTHING });
@@ -210,8 +227,14 @@ async function benchFloe(data: Float32Array, queries: Float32Array[], truth: Set
       bytesPerVector: ((rssLoaded - rssNode) * 2 ** 20) / n,
       nodeBaselineMiB: rssNode - rss0,
       sweep: points,
+      heapUsedBytesPerVector: (memLoaded.heapUsed - memNode.heapUsed) / n,
+      arrayBuffersBytesPerVector: (memLoaded.arrayBuffers - memNode.arrayBuffers) / n,
+      annChannel: args['ann-channel'],
+      snapshotsWritten,
       annWorkerSweep,
+      annWorkerSweepPost,
       workerHopMs: { samples: hop.length, p50: percentile(hop, 50), p99: percentile(hop, 99) },
+      workerHopMsPost: { samples: hopPost.length, p50: percentile(hopPost, 50), p99: percentile(hopPost, 99) },
       freshnessMs: { samples: fresh.length, p50: percentile(fresh, 50), p99: percentile(fresh, 99), max: Math.max(...fresh) },
     };
   } finally {
@@ -316,7 +339,7 @@ async function main(): Promise<void> {
   };
   const date = new Date().toISOString().slice(0, 10);
   const size = N % 1_000_000 === 0 ? `${N / 1_000_000}m` : N % 1000 === 0 ? `${N / 1000}k` : String(N);
-  const file = args.out ?? `bench/results/vector-${date}-${size}${DATA === 'uniform' ? '-uniform' : ''}.json`;
+  const file = args.out ?? `bench/results/vector-${date}-${size}${DATA === 'uniform' ? '-uniform' : ''}${args.tag ? `-${args.tag}` : ''}.json`;
   await mkdir('bench/results', { recursive: true });
   await writeFile(file, JSON.stringify(result, null, 2) + '\n');
 
@@ -331,11 +354,15 @@ async function main(): Promise<void> {
       `| recall@10 ≥ ${target}: CPU ms per query | ${f ? fmt(f.cpuMsPerQuery, 3) : '–'} | ${r ? fmt(r.cpuMsPerQuery, 3) : '–'} | ${f && r ? fmt(f.cpuMsPerQuery / r.cpuMsPerQuery, 2) : '–'} |`,
       `| recall@10 ≥ ${target}: p50 / p99 ms | ${f ? `${fmt(f.p50Ms, 2)} / ${fmt(f.p99Ms, 2)}` : '–'} | ${r ? `${fmt(r.p50Ms, 2)} / ${fmt(r.p99Ms, 2)}` : '–'} | – |`,
     ]),
-    ...recallRows.map(({ target, raw: r }) => {
-      const d = r && floe.annWorkerSweep?.find((p) => p.ef === r.ef);
-      return `| ANN worker without the table, at raw's ef for ${target}: QPS / p50 ms | ${d ? `${fmt(d.qps)} / ${fmt(d.p50Ms, 2)}` : '–'} | – | ${d && r ? fmt(d.qps / r.qps, 2) : '–'} |`;
-    }),
-    `| worker round trip alone (p50 / p99 ms) | ${fmt(floe.workerHopMs.p50, 3)} / ${fmt(floe.workerHopMs.p99, 3)} | – | – |`,
+    ...recallRows.flatMap(({ target, raw: r }) =>
+      (['shared', 'post'] as const).map((channel) => {
+        const d = r && (channel === 'shared' ? floe.annWorkerSweep : floe.annWorkerSweepPost)?.find((p) => p.ef === r.ef);
+        return `| ANN worker (${channel} channel) without the table, at raw's ef for ${target}: p50 ms / CPU ms per query | ${d ? `${fmt(d.p50Ms, 3)} / ${fmt(d.cpuMsPerQuery, 3)}` : '–'} | – | ${d && r ? fmt(d.cpuMsPerQuery / r.cpuMsPerQuery, 2) : '–'} |`;
+      }),
+    ),
+    `| worker round trip alone, shared / post channel (p50 ms) | ${fmt(floe.workerHopMs.p50, 3)} / ${fmt(floe.workerHopMsPost.p50, 3)} | – | – |`,
+    `| snapshots written during load + final checkpoint | ${floe.snapshotsWritten} | – | – |`,
+    `| JS heap / ArrayBuffer bytes per vector (table's main thread) | ${fmt(floe.heapUsedBytesPerVector)} / ${fmt(floe.arrayBuffersBytesPerVector)} | – | – |`,
     `| memory per vector (bytes, RSS delta; raw level-0 layout ${raw.level0BytesPerVector}) | ${fmt(floe.bytesPerVector)} | ${fmt(raw.bytesPerVector)} | ${fmt(floe.bytesPerVector / raw.bytesPerVector, 2)} |`,
     `| freshness, Kafka produce → searchable (p50 / p99 ms) | ${fmt(floe.freshnessMs.p50, 1)} / ${fmt(floe.freshnessMs.p99, 1)} | – | – |`,
     ...('hashing' in embedders

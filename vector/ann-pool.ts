@@ -2,19 +2,25 @@ import { cpus } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import type { AnnEnvelope, AnnReply, AnnRequest, AnnSearchResult, AnnStats } from './ann-protocol.js';
+import { MessageChannel, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
+import type { AnnChannel, AnnEnvelope, AnnReply, AnnRequest, AnnSearchResult, AnnStats, AnnWorkerData } from './ann-protocol.js';
 import type { Metric } from './schema.js';
 
-function startWorker(): Worker {
+function startWorker(options: WorkerOptions): Worker {
   const here = fileURLToPath(import.meta.url);
-  if (!here.endsWith('.ts')) return new Worker(join(dirname(here), 'ann-worker.js'));
+  if (!here.endsWith('.ts')) return new Worker(join(dirname(here), 'ann-worker.js'), options);
   // Running from source (tests, tsx): register tsx's loader inside the worker before importing it.
   const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const api = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
   const entry = pathToFileURL(join(dirname(here), 'ann-worker.ts')).href;
   const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true });
+  return new Worker(boot, { ...options, eval: true });
+}
+
+/** `FLOE_ANN_CHANNEL=shared` selects the SharedArrayBuffer doorbell channel (for A/B measurements). */
+export function defaultAnnChannel(): AnnChannel {
+  // postMessage stays the default: same-run A/B runs did not show the shared doorbell faster.
+  return process.env.FLOE_ANN_CHANNEL === 'shared' ? 'shared' : 'post';
 }
 
 interface Pending {
@@ -28,25 +34,55 @@ export class AnnWorker {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private dead: Error | undefined;
+  /** 'shared' channel: requests go through this port and the worker is woken through `bell`. */
+  private readonly port: MessagePort | undefined;
+  private readonly bell: Int32Array | undefined;
 
-  constructor() {
-    this.worker = startWorker();
+  constructor(readonly channel: AnnChannel = defaultAnnChannel()) {
+    if (channel === 'shared') {
+      // The worker sleeps in Atomics.wait and drains the port synchronously when the bell rings:
+      // no event-loop turn and no 'message' event dispatch in the worker per request.
+      const { port1, port2 } = new MessageChannel();
+      const bell = new SharedArrayBuffer(4);
+      this.port = port1;
+      this.bell = new Int32Array(bell);
+      const workerData: AnnWorkerData = { bell, port: port2 };
+      this.worker = startWorker({ workerData, transferList: [port2] });
+    } else {
+      this.worker = startWorker({});
+    }
     this.worker.unref();
-    this.worker.on('message', (reply: AnnReply) => {
+    const onReply = (reply: AnnReply): void => {
       const p = this.pending.get(reply.seq);
       if (!p) return;
       this.pending.delete(reply.seq);
-      if (this.pending.size === 0) this.worker.unref();
+      if (this.pending.size === 0) this.unrefAll();
       if (reply.ok) p.resolve(reply.result);
       else p.reject(new Error(reply.error));
-    });
+    };
+    // Replies come back on the same port (skips the Worker object's own message forwarding).
+    if (this.port) this.port.on('message', onReply);
+    else this.worker.on('message', onReply);
+    this.unrefAll();
     const die = (err: Error): void => {
       this.dead ??= err;
       for (const p of this.pending.values()) p.reject(this.dead);
       this.pending.clear();
+      // A listening port keeps the process alive: nothing will answer on it any more.
+      this.port?.close();
     };
     this.worker.on('error', die);
     this.worker.on('exit', (code) => die(new Error(`ann worker exited with code ${code}`)));
+  }
+
+  private refAll(): void {
+    this.worker.ref();
+    this.port?.ref();
+  }
+
+  private unrefAll(): void {
+    this.worker.unref();
+    this.port?.unref();
   }
 
   get pendingCount(): number {
@@ -58,14 +94,21 @@ export class AnnWorker {
     const seq = ++this.seq;
     return new Promise<T>((resolve, reject) => {
       // Keep the process alive only while an answer is owed.
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) this.refAll();
       this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject });
       const env: AnnEnvelope = { seq, req };
-      this.worker.postMessage(env, transfer);
+      if (this.port && this.bell) {
+        this.port.postMessage(env, transfer);
+        Atomics.add(this.bell, 0, 1);
+        Atomics.notify(this.bell, 0, 1);
+      } else {
+        this.worker.postMessage(env, transfer);
+      }
     });
   }
 
   async terminate(): Promise<void> {
+    this.port?.close();
     await this.worker.terminate();
   }
 }
@@ -76,8 +119,8 @@ export class AnnPool {
   private next = 0;
   private counter = 0;
 
-  constructor(size = Math.max(1, Math.min(4, cpus().length))) {
-    for (let i = 0; i < size; i++) this.workers.push(new AnnWorker());
+  constructor(size = Math.max(1, Math.min(4, cpus().length)), channel: AnnChannel = defaultAnnChannel()) {
+    for (let i = 0; i < size; i++) this.workers.push(new AnnWorker(channel));
   }
 
   get size(): number {

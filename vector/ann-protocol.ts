@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { Metric } from './schema.js';
 
 /** Messages between the main thread and an ANN worker; `id` names one index inside the worker. */
@@ -27,3 +28,15 @@ export interface AnnEnvelope {
 }
 
 export type AnnReply = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; error: string };
+
+/**
+ * How requests reach a worker: 'post' = worker.postMessage (one event-loop turn in the worker per
+ * request); 'shared' = a MessagePort drained synchronously by a worker sleeping on a shared doorbell.
+ */
+export type AnnChannel = 'post' | 'shared';
+
+/** workerData of a 'shared'-channel worker: bell[0] is bumped after every request posted to `port`. */
+export interface AnnWorkerData {
+  bell: SharedArrayBuffer;
+  port: MessagePort;
+}

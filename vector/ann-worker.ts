@@ -1,7 +1,7 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import hnswlib from 'hnswlib-node';
 import type { HierarchicalNSW } from 'hnswlib-node';
-import type { AnnEnvelope, AnnReply, AnnRequest, AnnSearchResult, AnnStats } from './ann-protocol.js';
+import type { AnnEnvelope, AnnReply, AnnRequest, AnnSearchResult, AnnStats, AnnWorkerData } from './ann-protocol.js';
 
 // Runs in a worker thread: every hnswlib call blocks, so none of them may run on the main thread.
 const indexes = new Map<string, HierarchicalNSW>();
@@ -74,12 +74,32 @@ function handle(req: AnnRequest): unknown {
   }
 }
 
-parentPort?.on('message', (msg: AnnEnvelope) => {
+function answer(msg: AnnEnvelope, replyTo: { postMessage(v: unknown): void } | null = parentPort): void {
   let reply: AnnReply;
   try {
     reply = { seq: msg.seq, ok: true, result: handle(msg.req) };
   } catch (err) {
     reply = { seq: msg.seq, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
-  parentPort?.postMessage(reply);
-});
+  replyTo?.postMessage(reply);
+}
+
+/**
+ * 'shared' channel: sleep on the doorbell, drain the port without going through the event loop;
+ * replies go back on the same port.
+ * Reading the bell before draining means a request posted meanwhile makes the wait return at once.
+ * This thread does nothing else, so blocking it is fine; terminate() interrupts the wait.
+ */
+function serveShared({ bell, port }: AnnWorkerData): void {
+  const ring = new Int32Array(bell);
+  for (;;) {
+    const seen = Atomics.load(ring, 0);
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) answer(m.message as AnnEnvelope, port);
+    Atomics.wait(ring, 0, seen);
+  }
+}
+
+const shared = workerData as AnnWorkerData | null | undefined;
+// Started after this module finished evaluating, so the importer (tsx's boot script) settles.
+if (shared?.bell) setImmediate(() => serveShared(shared));
+else parentPort?.on('message', (msg: AnnEnvelope) => answer(msg));

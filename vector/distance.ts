@@ -40,3 +40,33 @@ export function distanceFor(metric: Metric): DistanceFn {
 export function scoreFor(metric: Metric, distance: number): number {
   return metric === 'l2' ? -distance : 1 - distance;
 }
+
+/** `normalized` into `out` at `outAt`, from `v` at `at` (same arithmetic, so results match). */
+export function normalizeInto(v: Float32Array, at: number, dim: number, out: Float32Array, outAt: number): void {
+  let s = 0;
+  for (let i = 0; i < dim; i++) s += v[at + i]! * v[at + i]!;
+  const inv = 1 / (Math.sqrt(s) + 1e-30);
+  for (let i = 0; i < dim; i++) out[outAt + i] = v[at + i]! * inv;
+}
+
+/** Distance from `query` to the vector stored in `data` at `at` (a slab slot). */
+export type SlotDistanceFn = (query: Float32Array, data: Float32Array, at: number) => number;
+
+function l2sqAt(q: Float32Array, data: Float32Array, at: number): number {
+  let s = 0;
+  for (let i = 0; i < q.length; i++) {
+    const d = q[i]! - data[at + i]!;
+    s += d * d;
+  }
+  return s;
+}
+
+function oneMinusDotAt(q: Float32Array, data: Float32Array, at: number): number {
+  let s = 0;
+  for (let i = 0; i < q.length; i++) s += q[i]! * data[at + i]!;
+  return 1 - s;
+}
+
+export function slotDistanceFor(metric: Metric): SlotDistanceFn {
+  return metric === 'l2' ? l2sqAt : oneMinusDotAt;
+}

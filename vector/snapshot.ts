@@ -65,13 +65,20 @@ function decodeVector(s: string): Float32Array {
 }
 
 /** Writes rows + meta into the temp dir, fsyncs it and renames it into place. Returns the final dir. */
-export async function commitSnapshot(tableDir: string, tmp: string, meta: SnapshotMeta, rows: SnapshotRow[]): Promise<string> {
+export async function commitSnapshot<T>(
+  tableDir: string,
+  tmp: string,
+  meta: SnapshotMeta,
+  rows: readonly T[],
+  toRow: (item: T) => SnapshotRow,
+): Promise<string> {
   const fh = await open(join(tmp, 'rows.jsonl'), 'w');
   try {
     const CHUNK = 2000;
     for (let i = 0; i < rows.length; i += CHUNK) {
       let text = '';
-      for (const { label, row } of rows.slice(i, i + CHUNK)) {
+      for (let j = i; j < Math.min(rows.length, i + CHUNK); j++) {
+        const { label, row } = toRow(rows[j]!);
         const x: Record<string, string> = {};
         for (const [name, vec] of Object.entries(row.vectors)) x[name] = encodeVector(vec);
         const line: RowLine = { l: label, k: row.key, v: row.values, x };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnnIndex, AnnPool } from './ann-pool.js';
 import type { ChangeEntry, Changelog } from './changelog.js';
-import { distanceFor, normalized, scoreFor } from './distance.js';
+import { normalized, scoreFor, slotDistanceFor } from './distance.js';
 import { createEmbedder, type Embedder, type EmbedderFactory } from './embedder.js';
 import { TableError } from './errors.js';
 import { compileFilter, type Filter, type RowPredicate } from './filter.js';
@@ -26,9 +26,9 @@ import {
   readSnapshotMeta,
   readSnapshotRows,
   type SnapshotMeta,
-  type SnapshotRow,
 } from './snapshot.js';
 import { TopK } from './top-k.js';
+import { VectorSlab } from './vector-slab.js';
 
 export interface TableLogger {
   warn(obj: object, msg: string): void;
@@ -42,8 +42,18 @@ export interface TableOptions {
   embedders?: Record<string, EmbedderFactory>;
   /** Build the index in the background once the tail reaches the threshold (default true). */
   autoIndex?: boolean;
-  /** Minimum tail size that triggers a background index build + snapshot (default 2048). */
+  /** Minimum tail size that triggers a background index build (default 2048). */
   indexThreshold?: number;
+  /**
+   * A background build also writes a snapshot only when at least max(snapshotMinEntries,
+   * snapshotMinFraction x rows) changelog entries arrived since the last one (defaults 50,000 and
+   * 0.5), or snapshotIntervalMs passed. The default interval is 0, so every build writes one:
+   * then a restart after kill -9 rebuilds exactly the pre-crash index, and answers match.
+   * checkpoint() always writes one.
+   */
+  snapshotMinEntries?: number;
+  snapshotMinFraction?: number;
+  snapshotIntervalMs?: number;
   /** Search ef when the query gives none (default 500, see docs: tuned for recall on hard data). */
   defaultEf?: number;
   /** A filtered search scans exactly when at most this many rows match (default 4096)... */
@@ -112,13 +122,16 @@ export interface TableStats {
   building: boolean;
   /** Changelog entries that did not fit the schema and were skipped. */
   invalidEntries: number;
+  /** Snapshots this replica wrote since it opened the table. */
+  snapshotsWritten: number;
 }
 
 interface Entry {
   label: number;
-  row: StoredRow;
-  /** Per vector column, the vector exact search uses (unit-length for cosine). */
-  search: Record<string, Float32Array>;
+  key: Key;
+  values: Record<string, unknown>;
+  /** Where this row's vectors live in the table's VectorSlab. */
+  slot: number;
 }
 
 interface VectorIndex {
@@ -127,6 +140,10 @@ interface VectorIndex {
 }
 
 const INITIAL_CAPACITY = 1024;
+
+function byEntryKey(a: Entry, b: Entry): number {
+  return compareKeys(a.key, b.key);
+}
 const ADD_CHUNK = 512;
 const MAX_K = 10_000;
 
@@ -159,6 +176,8 @@ export class Table {
   /** Live rows not yet searchable through the index (label >= publishedLimit). */
   private readonly tail = new Map<number, Entry>();
   private readonly indexes = new Map<string, VectorIndex>();
+  /** All rows' vectors; vector columns never change while a table is open. */
+  private readonly slab: VectorSlab;
   private nextLabel = 0;
   /** Labels below this have been posted to the workers. */
   private sentLimit = 0;
@@ -168,6 +187,8 @@ export class Table {
   private pendingKills: number[] = [];
   private nextOffset = 0;
   private snapshotOffset: number | undefined;
+  private lastSnapshotAt = Date.now();
+  private snapshotsWritten = 0;
   private invalidEntries = 0;
   private sortedKeys: Key[] | undefined;
   private lock: Promise<unknown> = Promise.resolve();
@@ -184,6 +205,9 @@ export class Table {
     this.opts = {
       autoIndex: true,
       indexThreshold: 2048,
+      snapshotMinEntries: 50_000,
+      snapshotMinFraction: 0.5,
+      snapshotIntervalMs: 0,
       defaultEf: 500,
       exactFilterRows: 4096,
       exactFilterFraction: 0.02,
@@ -192,6 +216,7 @@ export class Table {
       ...opts,
     };
     this.schemaText = JSON.stringify(schema);
+    this.slab = new VectorSlab(schema.vectors);
   }
 
   /** Opens the table in opts.dir: latest snapshot, then the changelog after it. */
@@ -229,6 +254,7 @@ export class Table {
       snapshotOffset: this.snapshotOffset,
       building: this.building !== undefined,
       invalidEntries: this.invalidEntries,
+      snapshotsWritten: this.snapshotsWritten,
     };
   }
 
@@ -279,6 +305,7 @@ export class Table {
     this.rows.clear();
     this.labels.clear();
     this.tail.clear();
+    this.slab.clear();
     this.pendingKills = [];
     this.nextLabel = this.sentLimit = this.publishedLimit = this.deadInIndex = this.nextOffset = 0;
     this.snapshotOffset = undefined;
@@ -397,6 +424,7 @@ export class Table {
   private applyEntry(key: Key, row: StoredRow | undefined): void {
     const old = this.rows.get(key);
     if (old) {
+      this.slab.release(old.slot);
       this.labels.delete(old.label);
       this.tail.delete(old.label);
       if (old.label < this.sentLimit) this.pendingKills.push(old.label);
@@ -416,12 +444,7 @@ export class Table {
   }
 
   private makeEntry(row: StoredRow, label: number): Entry {
-    const search: Record<string, Float32Array> = {};
-    for (const def of this.schema.vectors) {
-      const v = row.vectors[def.name];
-      if (v) search[def.name] = def.metric === 'cosine' ? normalized(v) : v;
-    }
-    return { label, row, search };
+    return { label, key: row.key, values: row.values, slot: this.slab.alloc(row.vectors) };
   }
 
   /**
@@ -444,21 +467,27 @@ export class Table {
     if (!this.opts.autoIndex || this.building || this.closed) return;
     const threshold = Math.max(this.opts.indexThreshold, Math.floor(this.rows.size * 0.1));
     if (this.tail.size < threshold) return;
-    this.checkpoint().catch(() => undefined);
+    this.runBuild(false).catch(() => undefined);
   }
 
   /**
    * Adds the tail to the ANN indexes and writes a snapshot covering everything applied so far.
    * Resolves with the snapshot's changelog offset (first offset not covered).
    */
-  async checkpoint(): Promise<number> {
+  checkpoint(): Promise<number> {
+    return this.runBuild(true);
+  }
+
+  private async runBuild(forceSnapshot: boolean): Promise<number> {
     while (this.building) await this.building.catch(() => undefined);
     if (this.snapshotOffset === this.nextOffset && this.tail.size === 0) return this.nextOffset;
-    const run = this.build();
+    const run = this.build(forceSnapshot);
     this.building = run;
     try {
       await run;
       this.lastBuildError = undefined;
+      // Writes that arrived during the build could not start one: catch up with them now.
+      queueMicrotask(() => this.maybeBuild());
     } catch (err) {
       this.lastBuildError = err as Error;
       this.opts.logger?.warn({ err, table: this.schema.name }, 'index build failed');
@@ -469,18 +498,27 @@ export class Table {
     return this.snapshotOffset ?? this.nextOffset;
   }
 
-  private async build(): Promise<void> {
+  /** Whether an automatic build should also write a snapshot (explicit checkpoints always do). */
+  private snapshotDue(): boolean {
+    if (this.snapshotOffset === undefined) return true;
+    const entries = this.nextOffset - this.snapshotOffset;
+    if (entries >= Math.max(this.opts.snapshotMinEntries, Math.floor(this.rows.size * this.opts.snapshotMinFraction))) return true;
+    return Date.now() - this.lastSnapshotAt >= this.opts.snapshotIntervalMs;
+  }
+
+  private async build(forceSnapshot: boolean): Promise<void> {
     const buildLimit = this.nextLabel;
     const batch = [...this.tail.values()].filter((e) => e.label >= this.sentLimit && e.label < buildLimit);
     const adds: Promise<void>[] = [];
     for (const { def, ann } of this.indexes.values()) {
+      const col = this.slab.columnIndex(def.name);
       for (let i = 0; i < batch.length; i += ADD_CHUNK) {
         const chunk = batch.slice(i, i + ADD_CHUNK);
         const labels = new Float64Array(chunk.length);
         const data = new Float32Array(chunk.length * def.dim);
         chunk.forEach((e, j) => {
           labels[j] = e.label;
-          data.set(e.row.vectors[def.name]!, j * def.dim);
+          data.set(this.slab.view(col, e.slot), j * def.dim);
         });
         adds.push(ann.add(labels, data));
       }
@@ -488,7 +526,7 @@ export class Table {
     this.sentLimit = buildLimit;
     await Promise.all(adds);
 
-    if (!this.opts.writesSnapshots()) {
+    if (!this.opts.writesSnapshots() || !(forceSnapshot || this.snapshotDue())) {
       this.flushKills();
       this.publish(buildLimit);
       return;
@@ -496,8 +534,9 @@ export class Table {
     const tmp = await createSnapshotTemp(this.opts.dir);
     this.flushKills();
     // Capture rows and post the index writes in one tick: the files then describe the same state.
-    const rows: SnapshotRow[] = [];
-    for (const e of this.rows.values()) rows.push({ label: e.label, row: e.row });
+    const rows = [...this.rows.values()];
+    // Vectors are read from the slab while the file is written: keep freed slots unchanged till then.
+    const unhold = this.slab.hold();
     const meta: SnapshotMeta = {
       version: 1,
       nextOffset: this.nextOffset,
@@ -511,10 +550,16 @@ export class Table {
     const writes = [...this.indexes.values()].map(({ def, ann }) => ann.write(indexFile(tmp, def.name)));
     try {
       await Promise.all(writes);
-      const final = await commitSnapshot(this.opts.dir, tmp, meta, rows);
+      const final = await commitSnapshot(this.opts.dir, tmp, meta, rows, (e) => ({
+        label: e.label,
+        row: { key: e.key, values: e.values, vectors: this.slab.views(e.slot) },
+      }));
       this.snapshotOffset = meta.nextOffset;
+      this.lastSnapshotAt = Date.now();
+      this.snapshotsWritten++;
       await pruneSnapshots(this.opts.dir, final);
     } finally {
+      unhold();
       // Publish even if the snapshot failed: the in-memory index is complete either way.
       this.publish(buildLimit);
     }
@@ -553,7 +598,7 @@ export class Table {
     if (filter === undefined) return this.rows.size;
     const pred = compileFilter(this.schema, filter);
     let n = 0;
-    for (const e of this.rows.values()) if (pred(e.row.values)) n++;
+    for (const e of this.rows.values()) if (pred(e.values)) n++;
     return n;
   }
 
@@ -583,7 +628,7 @@ export class Table {
     for (; i < keys.length && out.length < limit; i++) {
       const e = this.rows.get(keys[i]!)!;
       lastKey = keys[i];
-      if (!pred || pred(e.row.values)) out.push(this.publicRow(e, req.includeVectors ?? false));
+      if (!pred || pred(e.values)) out.push(this.publicRow(e, req.includeVectors ?? false));
     }
     const page: ScanPage = { rows: out };
     if (i < keys.length && lastKey !== undefined) page.nextPageToken = this.encodePageToken(lastKey);
@@ -611,8 +656,8 @@ export class Table {
 
   private publicRow(e: Entry, includeVectors: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const c of this.schema.columns) out[c.name] = e.row.values[c.name] ?? null;
-    if (includeVectors) for (const [name, v] of Object.entries(e.row.vectors)) out[name] = Array.from(v);
+    for (const c of this.schema.columns) out[c.name] = e.values[c.name] ?? null;
+    if (includeVectors) for (const [name, v] of Object.entries(this.slab.views(e.slot))) out[name] = Array.from(v);
     return out;
   }
 
@@ -630,11 +675,13 @@ export class Table {
     const ef = req.ef ?? Math.max(this.opts.defaultEf, k);
     if (!Number.isInteger(ef) || ef < 1 || ef > 100_000) throw new TableError('INVALID_QUERY', 'ef must be a positive integer');
     const pred = req.filter === undefined ? undefined : compileFilter(this.schema, req.filter);
-    let query = await this.queryVector(def, req);
+    // Synchronous for a vector query: one await less per search.
+    const q = this.queryVector(def, req);
+    let query = q instanceof Float32Array ? q : await q;
     if (def.metric === 'cosine') query = normalized(query);
     const hits = await this.nearest(def, query, k, ef, pred);
     return hits.map(({ entry, distance }) => ({
-      key: entry.row.key,
+      key: entry.key,
       distance,
       score: scoreFor(def.metric, distance),
       row: this.publicRow(entry, req.includeVectors ?? false),
@@ -654,7 +701,7 @@ export class Table {
     return def;
   }
 
-  private async queryVector(def: VectorDef, req: SearchRequest): Promise<Float32Array> {
+  private queryVector(def: VectorDef, req: SearchRequest): Float32Array | Promise<Float32Array> {
     if ((req.vector === undefined) === (req.text === undefined)) {
       throw new TableError('INVALID_QUERY', 'give exactly one of vector or text');
     }
@@ -663,7 +710,7 @@ export class Table {
       if (this.schema.embedder?.column !== def.name) {
         throw new TableError('INVALID_QUERY', `vector column ${def.name} has no embedder: search it with a vector`);
       }
-      return (await this.getEmbedder().embed([req.text]))[0]!;
+      return this.getEmbedder().embed([req.text]).then((v) => v[0]!);
     }
     const v = req.vector!;
     if (typeof v !== 'object' || v === null || typeof v.length !== 'number' || v.length !== def.dim) {
@@ -685,23 +732,22 @@ export class Table {
     ef: number,
     pred: RowPredicate | undefined,
   ): Promise<{ entry: Entry; distance: number }[]> {
-    const dist = distanceFor(def.metric);
+    const dist = slotDistanceFor(def.metric);
+    const col = this.slab.columnIndex(def.name);
+    const slab = this.slab;
     const exact = (entries: Iterable<Entry>, top: TopK<Entry>): void => {
-      for (const e of entries) {
-        const v = e.search[def.name];
-        if (v) top.offer(dist(query, v), e);
-      }
+      for (const e of entries) top.offer(dist(query, slab.searchData(col, e.slot), slab.searchOffset(col, e.slot)), e);
     };
     const limit = this.publishedLimit;
     let allow: Uint8Array | undefined;
     let indexedCandidates: number;
-    let tailCandidates: Entry[];
+    let tailCandidates: Entry[] | undefined;
     if (pred) {
       const matching: Entry[] = [];
-      for (const e of this.rows.values()) if (pred(e.row.values)) matching.push(e);
+      for (const e of this.rows.values()) if (pred(e.values)) matching.push(e);
       if (matching.length === 0) return [];
       if (matching.length <= this.opts.exactFilterRows || matching.length < this.rows.size * this.opts.exactFilterFraction) {
-        const top = new TopK<Entry>(k, (a, b) => compareKeys(a.row.key, b.row.key));
+        const top = new TopK<Entry>(k, byEntryKey);
         exact(matching, top);
         return top.sorted().map(([distance, entry]) => ({ entry, distance }));
       }
@@ -714,12 +760,18 @@ export class Table {
           indexedCandidates++;
         } else tailCandidates.push(e);
       }
-    } else {
+    } else if (this.tail.size > 0) {
       tailCandidates = [...this.tail.values()].filter((e) => e.label >= limit);
       indexedCandidates = this.rows.size - tailCandidates.length;
+    } else {
+      indexedCandidates = this.rows.size;
     }
-    const tailTop = new TopK<Entry>(k, (a, b) => compareKeys(a.row.key, b.row.key));
-    exact(tailCandidates, tailTop);
+    let tailHits: [number, Entry][] = [];
+    if (tailCandidates && tailCandidates.length > 0) {
+      const tailTop = new TopK<Entry>(k, byEntryKey);
+      exact(tailCandidates, tailTop);
+      tailHits = tailTop.sorted();
+    }
     const want = Math.min(k, indexedCandidates);
     // Only pay for a per-candidate filter callback while a build has unpublished labels in the graph.
     const annLimit = this.sentLimit > limit ? limit : Infinity;
@@ -728,26 +780,25 @@ export class Table {
     let curEf = ef;
     for (let attempt = 0; want > 0 && attempt < 3; attempt++) {
       const r = await ann.search(query, k, curEf, annLimit, allow);
-      const top = new TopK<Entry>(k, (a, b) => compareKeys(a.row.key, b.row.key));
-      for (const [distance, e] of tailTop.sorted()) if (this.labels.get(e.label) === e) top.offer(distance, e);
+      const top = new TopK<Entry>(k, byEntryKey);
+      for (const [distance, e] of tailHits) if (this.labels.get(e.label) === e) top.offer(distance, e);
       let live = 0;
       for (let i = 0; i < r.labels.length; i++) {
         const e = this.labels.get(r.labels[i]!);
         // Rows replaced or deleted while the worker searched are dropped here.
-        if (!e || (pred && !pred(e.row.values))) continue;
+        if (!e || (pred && !pred(e.values))) continue;
         live++;
         // Re-score exactly as the tail is scored (hnswlib reports float32 distances), so a row
         // ranks and scores the same whether it is indexed yet or not — also across restarts.
-        const v = e.search[def.name];
-        top.offer(v ? dist(query, v) : r.distances[i]!, e);
+        top.offer(dist(query, slab.searchData(col, e.slot), slab.searchOffset(col, e.slot)), e);
       }
       if (live >= want) return top.sorted().map(([distance, entry]) => ({ entry, distance }));
       curEf = Math.min(curEf * 4, 100_000);
     }
-    if (want === 0) return tailTop.sorted().map(([distance, entry]) => ({ entry, distance }));
+    if (want === 0) return tailHits.map(([distance, entry]) => ({ entry, distance }));
     // The graph could not produce enough live hits (heavy deletes, disconnected region): scan exactly.
-    const top = new TopK<Entry>(k, (a, b) => compareKeys(a.row.key, b.row.key));
-    exact(pred ? [...this.rows.values()].filter((e) => pred(e.row.values)) : this.rows.values(), top);
+    const top = new TopK<Entry>(k, byEntryKey);
+    exact(pred ? [...this.rows.values()].filter((e) => pred(e.values)) : this.rows.values(), top);
     return top.sorted().map(([distance, entry]) => ({ entry, distance }));
   }
 

@@ -12,9 +12,13 @@ export class TopK<T> {
   }
 
   offer(distance: number, item: T): void {
-    const cand: [number, T] = [distance, item];
     const items = this.items;
-    if (items.length === this.k && !this.before(cand, items[items.length - 1]!)) return;
+    if (items.length === this.k) {
+      // Rejecting is the common case in a scan: decide before allocating.
+      const last = items[items.length - 1]!;
+      if (distance > last[0] || (distance === last[0] && this.tie(item, last[1]) >= 0)) return;
+    }
+    const cand: [number, T] = [distance, item];
     // Binary search for the insertion point; k is small, so the splice is cheap.
     let lo = 0;
     let hi = items.length;

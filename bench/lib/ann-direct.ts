@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AnnPool, type AnnIndex } from '../../vector/ann-pool.js';
+import type { AnnChannel } from '../../vector/ann-protocol.js';
 import type { Metric } from '../../vector/schema.js';
 
 /** Newest `<column>.hnsw` under a node's data directory (snapshot dirs are named by changelog offset). */
@@ -19,16 +20,16 @@ export interface DirectIndex {
 }
 
 /** Loads an index file into a fresh one-thread pool, as the table's worker holds it. */
-export async function loadDirect(file: string, metric: Metric, dim: number): Promise<DirectIndex> {
-  const pool = new AnnPool(1);
+export async function loadDirect(file: string, metric: Metric, dim: number, channel?: AnnChannel): Promise<DirectIndex> {
+  const pool = new AnnPool(1, channel);
   const index = pool.place('bench-direct');
   await index.load(metric, dim, file);
   return { index, close: () => pool.close() };
 }
 
 /** Round trip of a search on a one-row index: the cost of posting to the worker and back. */
-export async function hopLatencies(dim: number, samples: number): Promise<number[]> {
-  const pool = new AnnPool(1);
+export async function hopLatencies(dim: number, samples: number, channel?: AnnChannel): Promise<number[]> {
+  const pool = new AnnPool(1, channel);
   try {
     const index = pool.place('bench-hop');
     await index.init('l2', dim, 16, 16, 1);
