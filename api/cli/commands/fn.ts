@@ -5,6 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { collect, intArg, keyValue, out, reportError, table } from './common.js';
+import type { FunctionStatus, FunctionSummary } from '../../../stream-functions/runtime.js';
+import type { GroupView } from '../../../stream-functions/group-view.js';
+import type { LogLine } from '../../../stream-functions/log-buffer.js';
 
 interface ApiOpts {
   api?: string;
@@ -67,61 +70,10 @@ async function run(body: () => Promise<void>): Promise<void> {
   }
 }
 
-interface Summary {
-  name: string;
-  version: number;
-  versions: number[];
-  paused: boolean;
-  state: string;
-  kind: string;
-  inputs: string[];
-  outputs: string[];
-  table: string | null;
-  parallelism: number;
-  fromOffset: string;
-  createdAt: number;
-}
-
-interface PartitionStatus {
-  topic: string;
-  partition: number;
-  position: number;
-  highWatermark: number;
-  lag: number;
-  processed: number;
-  errors: number;
-  deadLettered: number;
-  throughput: number;
-  latencyMs: number;
-  endToEndMs: number;
-  lastError: string | null;
-}
-
-interface Status extends Summary {
-  failure: string | null;
-  groupId: string;
-  dlqTopic: string;
-  node: number;
-  partitions: PartitionStatus[];
-  totals: { processed: number; errors: number; deadLettered: number; lag: number; throughput: number };
-  counters: Record<string, number>;
-  /** Every member of the group, on any broker (absent from older servers). */
-  group?: {
-    state: string;
-    error: string | null;
-    members: Array<{ memberId: string; clientId: string; node: number | null; partitions: Array<{ topic: string; partition: number; committed: number; highWatermark: number; lag: number }> }>;
-  };
-}
-
-interface LogLine {
-  seq: number;
-  level: string;
-  msg: string;
-  time: number;
-  version: number;
-  source: string;
-  fields?: Record<string, unknown>;
-}
+// The HTTP API's response shapes (type-only: the CLI loads nothing of the runtime).
+type Summary = FunctionSummary;
+/** `group` is absent from servers older than cluster support. */
+type Status = FunctionStatus & { group?: GroupView };
 
 function printStatus(s: Status): void {
   out(`${s.name}  v${s.version}  ${s.state}${s.failure ? ` (${s.failure})` : ''}  ${s.kind}\n`);
