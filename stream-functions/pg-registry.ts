@@ -37,19 +37,11 @@ export class PostgresFunctionRegistry implements FunctionRegistry {
 
   async open(): Promise<void> {
     if (!this.schemaReady) {
-      const c = await this.pool.connect();
-      try {
-        await c.query('BEGIN');
+      await this.inTransaction(async (c) => {
         // CREATE ... IF NOT EXISTS still races between sessions; serialize brokers starting together.
         await c.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
         await c.query(SCHEMA);
-        await c.query('COMMIT');
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        c.release();
-      }
+      });
       this.schemaReady = true;
     }
     await this.load();
@@ -126,12 +118,19 @@ export class PostgresFunctionRegistry implements FunctionRegistry {
     // The pool belongs to the control store.
   }
 
+  /** A registry change: `fn` plus a revision bump, so every broker's poll notices it. */
   private async transaction(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
+    await this.inTransaction(async (c) => {
+      await fn(c);
+      await c.query('UPDATE floe_functions_revision SET revision = revision + 1 WHERE id = 1');
+    });
+  }
+
+  private async inTransaction(fn: (c: pg.PoolClient) => Promise<void>): Promise<void> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
       await fn(c);
-      await c.query('UPDATE floe_functions_revision SET revision = revision + 1 WHERE id = 1');
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
