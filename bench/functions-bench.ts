@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { defaultBrokerConfig } from '../broker/config/index.js';
-import { startNode, type FloeNode } from '../broker/core/node.js';
+import { startNode, type FloeNode } from '../api/node.js';
 import { encodeBatchSync } from '../broker/protocol/records/records.js';
 import { runtimeFor, type FunctionRuntime } from '../stream-functions/runtime.js';
 import embedFn from '../stream-functions/builtins/embed.js';

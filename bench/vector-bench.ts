@@ -15,7 +15,7 @@ import hnswlib from 'hnswlib-node';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { defaultBrokerConfig } from '../broker/config/index.js';
-import { startNode } from '../broker/core/node.js';
+import { startNode } from '../api/node.js';
 import { HashingEmbedder } from '../vector/embedder.js';
 import { UseLiteEmbedder, useLiteAvailable } from '../vector/use-lite-embedder.js';
 import { tableTopics } from '../vector/table-topics.js';

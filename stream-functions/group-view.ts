@@ -2,7 +2,7 @@
 // the coordinator's description and committed offsets, plus each partition's high watermark.
 // Asked in-process when this broker coordinates the group, else over the Kafka wire.
 import type { Broker } from '../broker/core/broker.js';
-import { decodeAssignment, describeGroup, fetchGroupOffsets } from '../api/cli/client/admin.js';
+import { decodeAssignment, describeGroup, fetchGroupOffsets } from '../broker/client/admin.js';
 import type { PartitionAccess } from './partition-access.js';
 
 export interface MemberPartition {

@@ -6,7 +6,7 @@ import type { PartitionAccess } from './partition-access.js';
 import { TopicError } from '../broker/core/topics.js';
 import { ErrorCode } from '../broker/protocol/generated/error-codes.js';
 import { encodeBatchSync, type BatchInputRecord } from '../broker/protocol/records/records.js';
-import { partitionForKey } from '../api/cli/client/partitioner.js';
+import { partitionForKey } from '../broker/client/partitioner.js';
 
 export interface OutputRecord {
   key: Buffer | null;

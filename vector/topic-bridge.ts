@@ -9,7 +9,7 @@ import { TopicError } from '../broker/core/topics.js';
 import { LogError } from '../broker/log/index.js';
 import { ErrorCode } from '../broker/protocol/generated/error-codes.js';
 import { decodeBatches, encodeBatch, type BatchInputRecord, type RecordHeader } from '../broker/protocol/records/records.js';
-import { commitGroupOffsets, fetchGroupOffsets } from '../api/cli/client/admin.js';
+import { commitGroupOffsets, fetchGroupOffsets } from '../broker/client/admin.js';
 
 export interface BridgeRecord {
   topic: string;

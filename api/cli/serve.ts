@@ -27,7 +27,7 @@ export function registerServe(program: Command): void {
     let node;
     try {
       // Loaded here so client commands don't pay for (or depend on) the whole broker.
-      const { startNode } = await import('../../broker/core/node.js');
+      const { startNode } = await import('../node.js');
       node = await startNode(config, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -1,7 +1,7 @@
 // Partition choice for records without an explicit partition: murmur2 of the key, exactly as the
 // Java and kafkajs default partitioners do, so a key lands on the same partition whoever writes
 // it; round robin for null keys.
-import { partitionForKey } from '../cli/client/partitioner.js';
+import { partitionForKey } from '../../broker/client/partitioner.js';
 
 export class HttpPartitioner {
   private readonly next = new Map<string, number>();

@@ -7,7 +7,7 @@ import { encodeBatch, type BatchInputRecord } from '../../broker/protocol/record
 import { validateProduceRecords } from '../../broker/protocol/records/validate.js';
 import { logErrorCode } from '../../broker/handlers/produce.js';
 import { RouterError } from '../../broker/cluster/router.js';
-import { KafkaError } from '../cli/client/errors.js';
+import { KafkaError } from '../../broker/client/errors.js';
 import { kafkaError, notFound } from './errors.js';
 import type { HttpPartitioner } from './partitioner.js';
 import { encodeField, encodeHeader, type RecordFormat } from './record-format.js';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
+const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/$/, '/');
 /** FLOE_BENCH_BROKER_ENTRY: run another build (A/B comparisons of the same session). */
 export const BROKER_ENTRY = process.env.FLOE_BENCH_BROKER_ENTRY ?? `${REPO}dist/api/cli/main.js`;
 const START_TIMEOUT_MS = 30_000;

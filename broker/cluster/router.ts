@@ -12,9 +12,9 @@ import { BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../protocol/recor
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { LeaseLostError } from './lease-lost-error.js';
 import { partitionLeaseKey } from './control-store.js';
-import { openNode, KafkaClient, type NodeConnection } from '../../api/cli/client/kafka-client.js';
-import { ConnectionError, KafkaError, RequestTimeoutError } from '../../api/cli/client/errors.js';
-import { produceBatches } from '../../api/cli/client/produce-raw.js';
+import { openNode, KafkaClient, type NodeConnection } from '../client/kafka-client.js';
+import { ConnectionError, KafkaError, RequestTimeoutError } from '../client/errors.js';
+import { produceBatches } from '../client/produce-raw.js';
 
 export interface AppendResult {
   baseOffset: number;

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+import { FrameDecoder, FrameSizeError } from '../protocol/frame-decoder.js';
 import { ResponseOrder } from './response-order.js';
 import { takeReleaseHook } from './write-release.js';
 import type { BufferPool } from './buffer-pool.js';

@@ -1,5 +1,5 @@
 export { KafkaServer, type KafkaServerEvents } from './kafka-server.js';
-export { FrameDecoder, FrameSizeError } from './frame-decoder.js';
+export { FrameDecoder, FrameSizeError } from '../protocol/frame-decoder.js';
 export { ResponseOrder } from './response-order.js';
 export { BufferPool } from './buffer-pool.js';
 export { releaseAfterWrite } from './write-release.js';

@@ -3,8 +3,8 @@
 // max_bytes as a soft limit with at least one whole batch from the first partition with data.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';
-import { openNode, type NodeConnection } from '../../api/cli/client/kafka-client.js';
-import { CreateTopics, Fetch, Produce } from '../../api/cli/client/apis.js';
+import { openNode, type NodeConnection } from '../../broker/client/kafka-client.js';
+import { CreateTopics, Fetch, Produce } from '../../broker/client/apis.js';
 import { decodeBatches, encodeBatch } from '../../broker/protocol/records/records.js';
 
 const TOPIC = 'fp';

@@ -4,8 +4,8 @@
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';
-import { openNode, type NodeConnection } from '../../api/cli/client/kafka-client.js';
-import { Fetch, Produce } from '../../api/cli/client/apis.js';
+import { openNode, type NodeConnection } from '../../broker/client/kafka-client.js';
+import { Fetch, Produce } from '../../broker/client/apis.js';
 import { encodeBatch, decodeBatches } from '../../broker/protocol/records/records.js';
 import { ErrorCode } from '../../broker/protocol/generated/error-codes.js';
 

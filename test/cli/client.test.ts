@@ -2,11 +2,11 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeApiVersionsResponse } from '../../broker/protocol/generated/api-versions.js';
 import { readMetadataRequest, writeMetadataResponse } from '../../broker/protocol/generated/metadata.js';
-import { describeTopicConfigs } from '../../api/cli/client/admin.js';
-import { Metadata } from '../../api/cli/client/apis.js';
-import { ConnectionError, KafkaError, RequestTimeoutError, UnsupportedApiError } from '../../api/cli/client/errors.js';
-import { KafkaClient, parseHostPort } from '../../api/cli/client/kafka-client.js';
-import { negotiate } from '../../api/cli/client/versions.js';
+import { describeTopicConfigs } from '../../broker/client/admin.js';
+import { Metadata } from '../../broker/client/apis.js';
+import { ConnectionError, KafkaError, RequestTimeoutError, UnsupportedApiError } from '../../broker/client/errors.js';
+import { KafkaClient, parseHostPort } from '../../broker/client/kafka-client.js';
+import { negotiate } from '../../broker/client/versions.js';
 import { startFakeBroker, type FakeBroker, type FakeHandler } from './fake-broker.js';
 
 const BROKER_APIS = [

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { readHeader, responseWriter, type RequestHeader } from '../../broker/protocol/frame.js';
 import type { Reader } from '../../broker/protocol/primitives/reader.js';
 import type { Writer } from '../../broker/protocol/primitives/writer.js';
-import { FrameDecoder } from '../../broker/server/frame-decoder.js';
+import { FrameDecoder } from '../../broker/protocol/frame-decoder.js';
 
 export interface FakeRequest {
   header: RequestHeader;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { murmur2, partitionForKey } from '../../api/cli/client/partitioner.js';
-import { parseStart } from '../../api/cli/client/consumer.js';
+import { murmur2, partitionForKey } from '../../broker/client/partitioner.js';
+import { parseStart } from '../../broker/client/consumer.js';
 import { InputParser, parseFormat, recordJson, renderRecord } from '../../api/cli/format/record-format.js';
-import type { ConsumedRecord } from '../../api/cli/client/consumer.js';
+import type { ConsumedRecord } from '../../broker/client/consumer.js';
 
 function parseAll(fmt: string, chunks: string[]): Array<Record<string, string | number | undefined>> {
   const p = new InputParser(fmt);

@@ -5,9 +5,9 @@ import { readMetadataRequest, writeMetadataResponse } from '../../broker/protoco
 import { readProduceRequest, writeProduceResponse } from '../../broker/protocol/generated/produce.js';
 import { Compression } from '../../broker/protocol/records/batch-header.js';
 import { decodeBatchesSync } from '../../broker/protocol/records/records.js';
-import { KafkaError } from '../../api/cli/client/errors.js';
-import { KafkaClient } from '../../api/cli/client/kafka-client.js';
-import { Producer } from '../../api/cli/client/producer.js';
+import { KafkaError } from '../../broker/client/errors.js';
+import { KafkaClient } from '../../broker/client/kafka-client.js';
+import { Producer } from '../../broker/client/producer.js';
 import { startFakeBroker, type FakeBroker, type FakeHandler } from './fake-broker.js';
 
 interface SeenBatch {

@@ -1,8 +1,8 @@
 // A minimal cluster-aware wire client for fault tests: it learns partition leaders from Metadata
 // (asking any broker that answers), keeps one reconnecting connection per broker, and lets callers
 // refresh after NOT_LEADER_OR_FOLLOWER or a timeout, as a real client does.
-import type { BrokerConnection } from '../../api/cli/client/connection.js';
-import { Metadata } from '../../api/cli/client/apis.js';
+import type { BrokerConnection } from '../../broker/client/connection.js';
+import { Metadata } from '../../broker/client/apis.js';
 import { connect, request, sleep } from '../robustness/wire.js';
 
 export interface NodeAddress {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../broker/protocol/generated/error-codes.js';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';
 import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
-import { openNode, type NodeConnection } from '../../api/cli/client/kafka-client.js';
-import { CreateTopics, Fetch, Metadata } from '../../api/cli/client/apis.js';
+import { openNode, type NodeConnection } from '../../broker/client/kafka-client.js';
+import { CreateTopics, Fetch, Metadata } from '../../broker/client/apis.js';
 import { decodeBatches } from '../log/batch-builder.js';
 import { partitionLeaders, produceTo, sleep, waitFor } from './fixture.js';
 

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { defaultBrokerConfig } from '../../broker/config/broker-config.js';
-import { startNode, type FloeNode } from '../../broker/core/node.js';
-import { openNode, type NodeConnection } from '../../api/cli/client/kafka-client.js';
-import { Metadata, Produce } from '../../api/cli/client/apis.js';
+import { startNode, type FloeNode } from '../../api/node.js';
+import { openNode, type NodeConnection } from '../../broker/client/kafka-client.js';
+import { Metadata, Produce } from '../../broker/client/apis.js';
 import { valuesBatch } from '../log/batch-builder.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../broker/protocol/generated/error-codes.js';
 import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { connect, partitionLeaders, produceTo, sleep, startCluster, waitFor, type InProcessCluster } from './fixture.js';
-import { CreateTopics, Fetch, ListOffsets, Metadata } from '../../api/cli/client/apis.js';
+import { CreateTopics, Fetch, ListOffsets, Metadata } from '../../broker/client/apis.js';
 import { decodeBatches } from '../log/batch-builder.js';
 
 

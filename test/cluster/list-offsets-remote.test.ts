@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import kafkajs from 'kafkajs';
 import { ErrorCode } from '../../broker/protocol/generated/error-codes.js';
-import { CreateTopics, ListOffsets, Produce } from '../../api/cli/client/apis.js';
-import type { NodeConnection } from '../../api/cli/client/kafka-client.js';
+import { CreateTopics, ListOffsets, Produce } from '../../broker/client/apis.js';
+import type { NodeConnection } from '../../broker/client/kafka-client.js';
 import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { buildBatch } from '../log/batch-builder.js';
 import { connect, partitionLeaders, startCluster, waitFor, type InProcessCluster } from './fixture.js';

@@ -5,7 +5,7 @@ import { startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';
 import { startCluster, waitFor, type InProcessCluster } from './fixture.js';
 import { valuesBatch, decodeBatches } from '../log/batch-builder.js';
-import type { FloeNode } from '../../broker/core/node.js';
+import type { FloeNode } from '../../api/node.js';
 import type { PartitionView } from '../../broker/cluster/router.js';
 
 const TTL_MS = 2000;

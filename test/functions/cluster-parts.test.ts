@@ -8,9 +8,9 @@ import { postgresAvailable, startPostgres, type PostgresHandle } from '../harnes
 import { startCluster, waitFor, type InProcessCluster } from '../cluster/fixture.js';
 import { PostgresFunctionRegistry } from '../../stream-functions/pg-registry.js';
 import { DEFAULT_LIMITS, FunctionError, type FunctionRecord, type VersionSpec } from '../../stream-functions/spec.js';
-import { GroupMember, type TopicPartition } from '../../stream-functions/group-member.js';
-import { InProcessGroupTransport } from '../../stream-functions/group-transport.js';
-import { WireGroupTransport } from '../../stream-functions/wire-group-transport.js';
+import { GroupMember, type TopicPartition } from '../../broker/client/group/member.js';
+import { InProcessGroupTransport } from '../../broker/client/group/transport.js';
+import { WireGroupTransport } from '../../broker/client/group/wire-transport.js';
 
 const run = postgresAvailable();
 let server: PostgresHandle;

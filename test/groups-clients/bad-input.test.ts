@@ -4,8 +4,8 @@
 // Kafka's error and the healthy group keeps consuming everything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { DeleteGroups, DescribeGroups, ListGroups, OffsetCommit, OffsetFetch, type Api } from '../../api/cli/client/apis.js';
-import { KafkaClient, openNode, type NodeConnection } from '../../api/cli/client/kafka-client.js';
+import { DeleteGroups, DescribeGroups, ListGroups, OffsetCommit, OffsetFetch, type Api } from '../../broker/client/apis.js';
+import { KafkaClient, openNode, type NodeConnection } from '../../broker/client/kafka-client.js';
 import { ErrorCode as E } from '../../broker/protocol/generated/error-codes.js';
 import { defaultJoinGroupRequest, readJoinGroupResponse, writeJoinGroupRequest, type JoinGroupRequest, type JoinGroupResponse } from '../../broker/protocol/generated/join-group.js';
 import { defaultSyncGroupRequest, readSyncGroupResponse, writeSyncGroupRequest, type SyncGroupRequest, type SyncGroupResponse } from '../../broker/protocol/generated/sync-group.js';

@@ -6,8 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
-import { describeGroup, type GroupDescription } from '../../api/cli/client/admin.js';
-import { KafkaClient } from '../../api/cli/client/kafka-client.js';
+import { describeGroup, type GroupDescription } from '../../broker/client/admin.js';
+import { KafkaClient } from '../../broker/client/kafka-client.js';
 import { Member, sleep, waitFor, type MemberKind } from './members.js';
 
 export const PARTITIONS = 6;

@@ -2,7 +2,7 @@
 // cooperative-sticky assignor (incremental rebalances) and static membership (no rebalance).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaClient } from '../../api/cli/client/kafka-client.js';
+import { KafkaClient } from '../../broker/client/kafka-client.js';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';
 import { javaClientAvailable, requireTool } from '../harness/tools.js';
 import { PARTITIONS, settled } from './chaos.js';

@@ -3,8 +3,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { fetchGroupOffsets } from '../../api/cli/client/admin.js';
-import { KafkaClient } from '../../api/cli/client/kafka-client.js';
+import { fetchGroupOffsets } from '../../broker/client/admin.js';
+import { KafkaClient } from '../../broker/client/kafka-client.js';
 import { REPO_ROOT, startBroker, type BrokerHandle } from '../harness/broker.js';
 import { runProcess } from '../harness/process.js';
 import { javaClientAvailable, pythonClientAvailable, requireTool } from '../harness/tools.js';

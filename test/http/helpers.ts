@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { defaultBrokerConfig } from '../../broker/config/index.js';
-import { startNode, type FloeNode } from '../../broker/core/node.js';
+import { startNode, type FloeNode } from '../../api/node.js';
 
 export interface TestNode {
   node: FloeNode;

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startBroker, type BrokerHandle } from '../harness/broker.js';
 import { postgresAvailable, startPostgres, type PostgresHandle } from '../harness/postgres.js';
 import { waitFor } from '../cluster/fixture.js';
-import { KafkaClient } from '../../api/cli/client/kafka-client.js';
-import { FindCoordinator } from '../../api/cli/client/apis.js';
+import { KafkaClient } from '../../broker/client/kafka-client.js';
+import { FindCoordinator } from '../../broker/client/apis.js';
 
 const exec = promisify(execFile);
 const TOKEN = 'http-cluster-token';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { resolveAuth, tokenAccepted } from '../../api/http/auth.js';
 import { toOpenApi } from '../../api/http/openapi.js';
-import { rangeAssign, roundRobinAssign } from '../../api/http/consumers/assignors.js';
-import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../api/http/consumers/consumer-protocol.js';
+import { rangeAssign, roundRobinAssign } from '../../broker/client/group/assignors.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../broker/protocol/consumer/consumer-protocol.js';
 import { decodeField, encodeField } from '../../api/http/record-format.js';
 import { HttpError } from '../../api/http/errors.js';
 

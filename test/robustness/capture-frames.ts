@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
-import { FrameDecoder } from '../../broker/server/frame-decoder.js';
+import { FrameDecoder } from '../../broker/protocol/frame-decoder.js';
 import { freePorts, startBroker } from '../harness/broker.js';
 import { runProcess } from '../harness/process.js';
 import { javaClientJars, kcatAvailable, pythonClientAvailable, PYTHON } from '../harness/tools.js';

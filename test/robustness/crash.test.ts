@@ -2,8 +2,8 @@
 // restarted on the same data dir; afterwards every acknowledged record must be there exactly once,
 // in order, at the offset its acknowledgement named.
 import { afterAll, describe, expect, it } from 'vitest';
-import { InitProducerId } from '../../api/cli/client/apis.js';
-import { errorName, isRetriable } from '../../api/cli/client/errors.js';
+import { InitProducerId } from '../../broker/client/apis.js';
+import { errorName, isRetriable } from '../../broker/client/errors.js';
 import { Compression } from '../../broker/protocol/records/batch-header.js';
 import { encodeBatch } from '../../broker/protocol/records/records.js';
 import { startBroker, type BrokerHandle } from '../harness/broker.js';

@@ -2,7 +2,7 @@
 // for the sentinel's answer (responses come in request order, so it proves the chunk was handled),
 // for the broker to close the connection, or for the time limit.
 import net from 'node:net';
-import { FrameDecoder } from '../../broker/server/frame-decoder.js';
+import { FrameDecoder } from '../../broker/protocol/frame-decoder.js';
 import type { Mutant } from './mutate.js';
 
 export type ChunkOutcome =

@@ -1,7 +1,7 @@
 // Thin typed requests over the CLI's BrokerConnection, for tests that need precise control of the wire.
-import { BrokerConnection } from '../../api/cli/client/connection.js';
-import type { Api } from '../../api/cli/client/apis.js';
-import { CreateTopics, Fetch, Produce } from '../../api/cli/client/apis.js';
+import { BrokerConnection } from '../../broker/client/connection.js';
+import type { Api } from '../../broker/client/apis.js';
+import { CreateTopics, Fetch, Produce } from '../../broker/client/apis.js';
 import type { Input } from '../../broker/protocol/primitives/codec-helpers.js';
 import { decodeBatches, type DecodedBatch } from '../../broker/protocol/records/records.js';
 

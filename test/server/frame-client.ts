@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { FrameDecoder } from '../../broker/server/frame-decoder.js';
+import { FrameDecoder } from '../../broker/protocol/frame-decoder.js';
 
 /** Raw TCP client that speaks int32-length-prefixed frames, for driving KafkaServer in tests. */
 export class FrameClient {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FrameDecoder, FrameSizeError } from '../../broker/server/frame-decoder.js';
+import { FrameDecoder, FrameSizeError } from '../../broker/protocol/frame-decoder.js';
 import { frame } from './frame-client.js';
 
 describe('FrameDecoder', () => {

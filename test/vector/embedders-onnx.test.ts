@@ -324,8 +324,8 @@ describe('the embed built-in with an onnx model', () => {
       await rt.deploy({ name: 'embed-notes', builtin: 'embed', inputs: ['notes-in'], table: 'onnx_notes', vars: { field: 'body', key: 'id', model: 'onnx', path: modelDir, pooling: 'mean' } });
       const table = await n.node.tables.table('onnx_notes');
       // The dimension came from config.json, the model spec went into the table's schema.
-      expect(table.schema.vectors[0]!.dim).toBe(D);
-      expect(table.schema.embedder!.model).toEqual({ type: 'onnx', path: modelDir, pooling: 'mean' });
+      expect(table.describe().vectors[0]!.dim).toBe(D);
+      expect(table.describe().embedder!.model).toEqual({ type: 'onnx', path: modelDir, pooling: 'mean' });
       await produce(n.node.broker, 'notes-in', [
         { value: { id: 'n1', body: 'the cat sat on the mat' } },
         { value: { id: 'n2', body: 'stock market prices fell sharply today' } },

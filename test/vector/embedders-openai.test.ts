@@ -200,7 +200,7 @@ describe('tables and the embed built-in with an openai model', () => {
     expect(ours()).toHaveLength(2);
     expect(ours()[1]!.body.input).toEqual(['hnsw vector search']);
     // The stored schema names the variable, never its value.
-    expect(JSON.stringify(t.schema)).not.toContain('sk-test-123');
+    expect(JSON.stringify(t.describe())).not.toContain('sk-test-123');
   });
 
   it('the embed built-in takes the model from vars and writes rows the table can search', async () => {

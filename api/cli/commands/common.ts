@@ -1,6 +1,6 @@
 // Pieces every client command shares: the brokers option, argument parsers, error reporting.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { KafkaClient } from '../client/kafka-client.js';
+import { KafkaClient } from '../../../broker/client/kafka-client.js';
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092';
 

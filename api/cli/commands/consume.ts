@@ -1,7 +1,7 @@
 // `floe consume <topic>`: assign-style reading, no consumer group.
 import { Command } from 'commander';
-import { parseStart, PartitionConsumer } from '../client/consumer.js';
-import type { KafkaClient } from '../client/kafka-client.js';
+import { parseStart, PartitionConsumer } from '../../../broker/client/consumer.js';
+import type { KafkaClient } from '../../../broker/client/kafka-client.js';
 import { parseFormat, recordJson, renderRecord } from '../format/record-format.js';
 import { intArg, Progress, withBrokers, withClient } from './common.js';
 

@@ -10,9 +10,9 @@ import {
   listGroups,
   listOffsets,
   type GroupDescription,
-} from '../client/admin.js';
-import { UsageError } from '../client/errors.js';
-import type { KafkaClient } from '../client/kafka-client.js';
+} from '../../../broker/client/admin.js';
+import { UsageError } from '../../../broker/client/errors.js';
+import type { KafkaClient } from '../../../broker/client/kafka-client.js';
 import { out, reportError, table, withBrokers, withClient } from './common.js';
 
 const STATES = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'];

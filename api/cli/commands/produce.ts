@@ -1,9 +1,9 @@
 // `floe produce <topic>`: one record per input line (or per --format match), or one --value.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Compression } from '../../../broker/protocol/records/batch-header.js';
-import { UsageError } from '../client/errors.js';
-import type { KafkaClient } from '../client/kafka-client.js';
-import { Producer, type ProduceResult, type ProducerRecord } from '../client/producer.js';
+import { UsageError } from '../../../broker/client/errors.js';
+import type { KafkaClient } from '../../../broker/client/kafka-client.js';
+import { Producer, type ProduceResult, type ProducerRecord } from '../../../broker/client/producer.js';
 import { InputParser, type ParsedInput } from '../format/record-format.js';
 import { intArg, keyValue, out, Progress, unescape, withBrokers, withClient } from './common.js';
 

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { UsageError } from '../client/errors.js';
+import { UsageError } from '../../../broker/client/errors.js';
 import { collect, intArg, out, reportError } from './common.js';
 
 export const DEFAULT_API = 'http://127.0.0.1:8080';

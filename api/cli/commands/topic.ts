@@ -1,8 +1,8 @@
 // `floe topic ...`: create, list, describe, delete, alter-config, add-partitions.
 import { Command } from 'commander';
-import { addPartitions, alterTopicConfig, createTopics, deleteTopics, describeTopicConfigs, EARLIEST, LATEST, listOffsets, type ConfigEntry, type TopicResult } from '../client/admin.js';
-import { UsageError } from '../client/errors.js';
-import type { KafkaClient, TopicInfo } from '../client/kafka-client.js';
+import { addPartitions, alterTopicConfig, createTopics, deleteTopics, describeTopicConfigs, EARLIEST, LATEST, listOffsets, type ConfigEntry, type TopicResult } from '../../../broker/client/admin.js';
+import { UsageError } from '../../../broker/client/errors.js';
+import type { KafkaClient, TopicInfo } from '../../../broker/client/kafka-client.js';
 import { collect, intArg, keyValue, out, reportError, table, withBrokers, withClient } from './common.js';
 
 /** Prints TOPIC/STATUS rows; each failure also gets its own line on stderr and exit code 1. */

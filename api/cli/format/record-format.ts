@@ -2,8 +2,8 @@
 //   %t topic  %p partition  %o offset  %d timestamp (ms)  %k key  %v value  %h headers  %% percent
 // Escapes \n \t \r \\ \xNN work in literals. Output (consume) uses every field; input (produce)
 // reads %k %v %p %d, each ended by the literal that follows it.
-import { UsageError } from '../client/errors.js';
-import type { ConsumedRecord } from '../client/consumer.js';
+import { UsageError } from '../../../broker/client/errors.js';
+import type { ConsumedRecord } from '../../../broker/client/consumer.js';
 
 export type Token = { field: string } | { literal: Buffer };
 

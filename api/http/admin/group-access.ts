@@ -3,11 +3,11 @@
 // group's lease moves between brokers the request is asked again, up to a deadline.
 import type { Broker } from '../../../broker/core/broker.js';
 import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
-import { COORDINATOR_MOVED } from '../../../stream-functions/group-transport.js';
-import { describeGroup as describeRemote, fetchGroupOffsets } from '../../cli/client/admin.js';
-import { ConnectionError, KafkaError, RequestTimeoutError } from '../../cli/client/errors.js';
-import type { KafkaClient } from '../../cli/client/kafka-client.js';
-import { decodeAssignment } from '../consumers/consumer-protocol.js';
+import { COORDINATOR_MOVED } from '../../../broker/client/group/transport.js';
+import { describeGroup as describeRemote, fetchGroupOffsets } from '../../../broker/client/admin.js';
+import { ConnectionError, KafkaError, RequestTimeoutError } from '../../../broker/client/errors.js';
+import type { KafkaClient } from '../../../broker/client/kafka-client.js';
+import { decodeAssignment } from '../../../broker/protocol/consumer/consumer-protocol.js';
 import { HttpError, kafkaError } from '../errors.js';
 
 /** How long an admin request waits for a group's coordinator to settle (a lease takeover). */

@@ -4,9 +4,9 @@
 import type { Broker } from '../../../broker/core/broker.js';
 import { PostgresControlStore } from '../../../broker/cluster/postgres-store.js';
 import { ErrorCode, errorName } from '../../../broker/protocol/generated/error-codes.js';
-import { COORDINATOR_MOVED } from '../../../stream-functions/group-transport.js';
-import { commitGroupOffsets, deleteGroups, listGroups as listRemote } from '../../cli/client/admin.js';
-import { KafkaError } from '../../cli/client/errors.js';
+import { COORDINATOR_MOVED } from '../../../broker/client/group/transport.js';
+import { commitGroupOffsets, deleteGroups, listGroups as listRemote } from '../../../broker/client/admin.js';
+import { KafkaError } from '../../../broker/client/errors.js';
 import { conflict, kafkaError, notFound, unprocessable } from '../errors.js';
 import { readableLog, startOffset } from '../read.js';
 import { onCoordinator, retryWhileMoving, snapshotGroup, tpKey, type GroupSnapshot } from './group-access.js';

@@ -7,12 +7,12 @@ import type { Broker } from '../../../broker/core/broker.js';
 import { ErrorCode, errorName } from '../../../broker/protocol/generated/error-codes.js';
 import type { Record as KafkaRecord } from '../../../broker/protocol/records/records.js';
 import type { JoinResult } from '../../../broker/groups/group-types.js';
-import { COORDINATOR_MOVED, type GroupTransport } from '../../../stream-functions/group-transport.js';
+import { COORDINATOR_MOVED, type GroupTransport } from '../../../broker/client/group/transport.js';
 import { HttpError, kafkaError } from '../errors.js';
 import { readFrom, type ReadableLog } from '../read.js';
 import type { RecordFormat } from '../record-format.js';
-import { ASSIGNORS } from './assignors.js';
-import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type Assignment } from './consumer-protocol.js';
+import { ASSIGNORS } from '../../../broker/client/group/assignors.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription, type Assignment } from '../../../broker/protocol/consumer/consumer-protocol.js';
 
 const E = ErrorCode;
 

@@ -2,8 +2,8 @@
 // deleted (they leave their group), like the REST proxy's consumer.instance.timeout.ms.
 import { randomUUID } from 'node:crypto';
 import type { Broker } from '../../../broker/core/broker.js';
-import { InProcessGroupTransport, type GroupTransport } from '../../../stream-functions/group-transport.js';
-import { WireGroupTransport } from '../../../stream-functions/wire-group-transport.js';
+import { InProcessGroupTransport, type GroupTransport } from '../../../broker/client/group/transport.js';
+import { WireGroupTransport } from '../../../broker/client/group/wire-transport.js';
 import { conflict, notFound } from '../errors.js';
 import { ConsumerInstance, type ConsumerSettings } from './consumer-instance.js';
 

@@ -2,14 +2,14 @@
 // local broker, then JoinGroup/SyncGroup/Heartbeat/LeaveGroup/OffsetCommit/OffsetFetch to the
 // broker holding the group's lease. A lost connection, a timeout or NOT_COORDINATOR drops the
 // cached coordinator and surfaces as COORDINATOR_NOT_AVAILABLE, so the member looks it up again.
-import type { JoinRequest, JoinResult, SyncRequest, SyncResult } from '../broker/groups/group-types.js';
-import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
-import { groupCoordinator } from '../api/cli/client/admin.js';
-import { OffsetCommit, OffsetFetch } from '../api/cli/client/apis.js';
-import { ConnectionError, KafkaError, RequestTimeoutError } from '../api/cli/client/errors.js';
-import { Heartbeat, JoinGroup, LeaveGroup, SyncGroup } from '../api/cli/client/group-apis.js';
-import { KafkaClient, type NodeConnection } from '../api/cli/client/kafka-client.js';
-import { COORDINATOR_MOVED, commitTopics, type FetchedOffsets, type GroupTransport, type MemberRef, type OffsetToCommit } from './group-transport.js';
+import type { JoinRequest, JoinResult, SyncRequest, SyncResult } from '../../groups/group-types.js';
+import { ErrorCode as E } from '../../protocol/generated/error-codes.js';
+import { groupCoordinator } from '../admin.js';
+import { OffsetCommit, OffsetFetch } from '../apis.js';
+import { ConnectionError, KafkaError, RequestTimeoutError } from '../errors.js';
+import { Heartbeat, JoinGroup, LeaveGroup, SyncGroup } from '../group-apis.js';
+import { KafkaClient, type NodeConnection } from '../kafka-client.js';
+import { COORDINATOR_MOVED, commitTopics, type FetchedOffsets, type GroupTransport, type MemberRef, type OffsetToCommit } from './transport.js';
 
 export interface WireTransportOptions {
   /** Where FindCoordinator goes: normally this broker's own listener. */

@@ -1,9 +1,9 @@
 // Batching producer for one topic. Records are grouped per partition into v2 batches; each
 // partition has at most one batch in flight, so idempotent sequence numbers stay in order
 // across retries, while batches for several partitions share one pipelined request per leader.
-import { Compression } from '../../../broker/protocol/records/batch-header.js';
-import { encodeBatch, type BatchInputRecord } from '../../../broker/protocol/records/records.js';
-import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
+import { Compression } from '../protocol/records/batch-header.js';
+import { encodeBatch, type BatchInputRecord } from '../protocol/records/records.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { InitProducerId, Produce } from './apis.js';
 import { check, KafkaError, UNKNOWN_SERVER_ERROR, UsageError } from './errors.js';
 import type { KafkaClient, TopicInfo } from './kafka-client.js';

@@ -1,11 +1,11 @@
 // A small Kafka client on Floe's generated codecs: bootstrap, ApiVersions negotiation per
 // connection, metadata, and a connection per broker node.
-import type { Input } from '../../../broker/protocol/primitives/codec-helpers.js';
-import type { Reader } from '../../../broker/protocol/primitives/reader.js';
-import { readApiVersionsResponse, writeApiVersionsRequest, type ApiVersionsResponse } from '../../../broker/protocol/generated/api-versions.js';
-import { API_INFO } from '../../../broker/protocol/generated/api-keys.js';
-import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
-import type { MetadataResponse } from '../../../broker/protocol/generated/metadata.js';
+import type { Input } from '../protocol/primitives/codec-helpers.js';
+import type { Reader } from '../protocol/primitives/reader.js';
+import { readApiVersionsResponse, writeApiVersionsRequest, type ApiVersionsResponse } from '../protocol/generated/api-versions.js';
+import { API_INFO } from '../protocol/generated/api-keys.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { MetadataResponse } from '../protocol/generated/metadata.js';
 import { Metadata, type Api } from './apis.js';
 import { BrokerConnection, type RequestOptions } from './connection.js';
 import { ConnectionError, KafkaError, UnsupportedApiError, UsageError } from './errors.js';

@@ -1,5 +1,5 @@
 // Errors the client raises. Each renders as one line a CLI can print as is.
-import { ERROR_MESSAGES, ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
+import { ERROR_MESSAGES, ErrorCode } from '../protocol/generated/error-codes.js';
 
 const NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code as number, name]));
 

@@ -1,9 +1,9 @@
 // The "consumer" embedded protocol carried in JoinGroup/SyncGroup bytes: a version prefix, then
 // the subscription or assignment struct. Versions above the highest known read as that one.
-import { Reader } from '../../../broker/protocol/primitives/reader.js';
-import { Writer } from '../../../broker/protocol/primitives/writer.js';
-import { readConsumerProtocolSubscription, writeConsumerProtocolSubscription } from '../../../broker/protocol/generated/consumer-protocol-subscription.js';
-import { readConsumerProtocolAssignment, writeConsumerProtocolAssignment } from '../../../broker/protocol/generated/consumer-protocol-assignment.js';
+import { Reader } from '../primitives/reader.js';
+import { Writer } from '../primitives/writer.js';
+import { readConsumerProtocolSubscription, writeConsumerProtocolSubscription } from '../generated/consumer-protocol-subscription.js';
+import { readConsumerProtocolAssignment, writeConsumerProtocolAssignment } from '../generated/consumer-protocol-assignment.js';
 
 export type Assignment = Map<string, number[]>;
 

@@ -1,5 +1,5 @@
 // ApiVersions negotiation: for each API, the highest version both the broker and this client know.
-import { API_INFO } from '../../../broker/protocol/generated/api-keys.js';
+import { API_INFO } from '../protocol/generated/api-keys.js';
 
 export interface VersionRange {
   apiKey: number;

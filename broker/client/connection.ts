@@ -1,10 +1,10 @@
 // One TCP connection to one broker: framing, correlation ids, pipelined requests, timeouts.
 import net from 'node:net';
-import { FrameDecoder } from '../../../broker/server/frame-decoder.js';
-import { isFlexible } from '../../../broker/protocol/frame.js';
-import { writeRequestHeader } from '../../../broker/protocol/generated/request-header.js';
-import { Reader } from '../../../broker/protocol/primitives/reader.js';
-import { Writer } from '../../../broker/protocol/primitives/writer.js';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
+import { isFlexible } from '../protocol/frame.js';
+import { writeRequestHeader } from '../protocol/generated/request-header.js';
+import { Reader } from '../protocol/primitives/reader.js';
+import { Writer } from '../protocol/primitives/writer.js';
 import { ConnectionError, RequestTimeoutError } from './errors.js';
 
 const API_VERSIONS = 18;

@@ -1,8 +1,8 @@
 // Assign-style consumer: no group, explicit partitions and start positions, Fetch from leaders.
-import { decodeBatches } from '../../../broker/protocol/records/records.js';
-import type { RecordHeader } from '../../../broker/protocol/records/record.js';
-import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
-import type { FetchResponse } from '../../../broker/protocol/generated/fetch.js';
+import { decodeBatches } from '../protocol/records/records.js';
+import type { RecordHeader } from '../protocol/records/record.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import type { FetchResponse } from '../protocol/generated/fetch.js';
 import { EARLIEST, LATEST, listOffsets } from './admin.js';
 import { Fetch } from './apis.js';
 import { KafkaError, UsageError } from './errors.js';

@@ -1,9 +1,9 @@
 // How a function's group member reaches its coordinator. A single node talks to its own
 // GroupCoordinator in-process; a cluster member speaks the Kafka wire (wire-group-transport.ts)
 // because the coordinator is whichever broker holds the group's lease.
-import type { GroupCoordinator } from '../broker/groups/group-coordinator.js';
-import type { JoinRequest, JoinResult, SyncRequest, SyncResult } from '../broker/groups/group-types.js';
-import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
+import type { GroupCoordinator } from '../../groups/group-coordinator.js';
+import type { JoinRequest, JoinResult, SyncRequest, SyncResult } from '../../groups/group-types.js';
+import { ErrorCode as E } from '../../protocol/generated/error-codes.js';
 
 export interface OffsetToCommit {
   topic: string;

@@ -1,6 +1,6 @@
 // One Produce of already-encoded record batches to one partition, on a given connection; used by
 // brokers forwarding an append to a partition's leader.
-import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { Produce } from './apis.js';
 import { KafkaError, UNKNOWN_SERVER_ERROR } from './errors.js';
 import type { NodeConnection } from './kafka-client.js';

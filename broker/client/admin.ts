@@ -1,8 +1,8 @@
 // Topic administration on top of KafkaClient. Per-topic failures are returned, not thrown, so a
 // command acting on several topics can report each one.
-import { ErrorCode } from '../../../broker/protocol/generated/error-codes.js';
-import { readConsumerProtocolAssignment } from '../../../broker/protocol/generated/consumer-protocol-assignment.js';
-import { Reader } from '../../../broker/protocol/primitives/reader.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { readConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
+import { Reader } from '../protocol/primitives/reader.js';
 import {
   CreatePartitions,
   CreateTopics,

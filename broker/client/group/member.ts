@@ -1,11 +1,11 @@
 // A function's consumer-group membership, spoken to the coordinator through a transport
 // (in-process on a single node, the Kafka wire in a cluster). Uses the standard consumer
 // protocol so `kafka-consumer-groups --describe` shows the members.
-import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
-import { errorName } from '../api/cli/client/errors.js';
-import { COORDINATOR_MOVED, type GroupTransport, type OffsetToCommit } from './group-transport.js';
-import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../api/http/consumers/consumer-protocol.js';
-import { roundRobinAssign } from '../api/http/consumers/assignors.js';
+import { ErrorCode as E } from '../../protocol/generated/error-codes.js';
+import { errorName } from '../errors.js';
+import { COORDINATOR_MOVED, type GroupTransport, type OffsetToCommit } from './transport.js';
+import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../protocol/consumer/consumer-protocol.js';
+import { roundRobinAssign } from './assignors.js';
 
 export interface TopicPartition {
   topic: string;

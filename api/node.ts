@@ -1,12 +1,12 @@
 // One Floe node: the broker state plus its Kafka listener. The HTTP API mounts beside it.
 import type { Logger } from 'pino';
-import type { BrokerConfig } from '../config/broker-config.js';
-import { KafkaServer } from '../server/index.js';
-import { RequestDispatcher } from '../handlers/dispatch.js';
-import { Broker } from './broker.js';
-import { startHttpServer } from '../../api/http/server.js';
-import { TableService } from '../../vector/table-service.js';
-import { startFunctionRuntime } from '../../stream-functions/node-runtime.js';
+import type { BrokerConfig } from '../broker/config/broker-config.js';
+import { KafkaServer } from '../broker/server/index.js';
+import { RequestDispatcher } from '../broker/handlers/dispatch.js';
+import { Broker } from '../broker/core/broker.js';
+import { startHttpServer } from './http/server.js';
+import { TableService } from '../vector/table-service.js';
+import { startFunctionRuntime } from '../stream-functions/node-runtime.js';
 
 export interface FloeNode {
   broker: Broker;

@@ -1,23 +1,23 @@
 // The APIs the CLI client uses, each tied to its generated request writer and response reader.
-import type { Input } from '../../../broker/protocol/primitives/codec-helpers.js';
-import type { Reader } from '../../../broker/protocol/primitives/reader.js';
-import type { Writer } from '../../../broker/protocol/primitives/writer.js';
-import * as produce from '../../../broker/protocol/generated/produce.js';
-import * as fetch from '../../../broker/protocol/generated/fetch.js';
-import * as listOffsets from '../../../broker/protocol/generated/list-offsets.js';
-import * as metadata from '../../../broker/protocol/generated/metadata.js';
-import * as createTopics from '../../../broker/protocol/generated/create-topics.js';
-import * as deleteTopics from '../../../broker/protocol/generated/delete-topics.js';
-import * as initProducerId from '../../../broker/protocol/generated/init-producer-id.js';
-import * as describeConfigs from '../../../broker/protocol/generated/describe-configs.js';
-import * as createPartitions from '../../../broker/protocol/generated/create-partitions.js';
-import * as incrementalAlterConfigs from '../../../broker/protocol/generated/incremental-alter-configs.js';
-import * as offsetCommit from '../../../broker/protocol/generated/offset-commit.js';
-import * as offsetFetch from '../../../broker/protocol/generated/offset-fetch.js';
-import * as findCoordinator from '../../../broker/protocol/generated/find-coordinator.js';
-import * as describeGroups from '../../../broker/protocol/generated/describe-groups.js';
-import * as listGroups from '../../../broker/protocol/generated/list-groups.js';
-import * as deleteGroups from '../../../broker/protocol/generated/delete-groups.js';
+import type { Input } from '../protocol/primitives/codec-helpers.js';
+import type { Reader } from '../protocol/primitives/reader.js';
+import type { Writer } from '../protocol/primitives/writer.js';
+import * as produce from '../protocol/generated/produce.js';
+import * as fetch from '../protocol/generated/fetch.js';
+import * as listOffsets from '../protocol/generated/list-offsets.js';
+import * as metadata from '../protocol/generated/metadata.js';
+import * as createTopics from '../protocol/generated/create-topics.js';
+import * as deleteTopics from '../protocol/generated/delete-topics.js';
+import * as initProducerId from '../protocol/generated/init-producer-id.js';
+import * as describeConfigs from '../protocol/generated/describe-configs.js';
+import * as createPartitions from '../protocol/generated/create-partitions.js';
+import * as incrementalAlterConfigs from '../protocol/generated/incremental-alter-configs.js';
+import * as offsetCommit from '../protocol/generated/offset-commit.js';
+import * as offsetFetch from '../protocol/generated/offset-fetch.js';
+import * as findCoordinator from '../protocol/generated/find-coordinator.js';
+import * as describeGroups from '../protocol/generated/describe-groups.js';
+import * as listGroups from '../protocol/generated/list-groups.js';
+import * as deleteGroups from '../protocol/generated/delete-groups.js';
 
 export interface Api<Req, Res> {
   key: number;

@@ -1,6 +1,6 @@
 // Partition assignors the HTTP consumer offers. The protocol names match what Kafka clients use
 // so a mixed group (HTTP + Java/kafkajs members) can agree on one.
-import type { Assignment } from './consumer-protocol.js';
+import type { Assignment } from '../../protocol/consumer/consumer-protocol.js';
 
 export interface MemberSubscription {
   memberId: string;

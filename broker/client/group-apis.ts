@@ -1,9 +1,9 @@
 // The classic group-membership APIs (a consumer-group member needs them; the CLI's admin
 // commands do not), tied to their generated codecs like apis.ts.
-import * as joinGroup from '../../../broker/protocol/generated/join-group.js';
-import * as syncGroup from '../../../broker/protocol/generated/sync-group.js';
-import * as heartbeat from '../../../broker/protocol/generated/heartbeat.js';
-import * as leaveGroup from '../../../broker/protocol/generated/leave-group.js';
+import * as joinGroup from '../protocol/generated/join-group.js';
+import * as syncGroup from '../protocol/generated/sync-group.js';
+import * as heartbeat from '../protocol/generated/heartbeat.js';
+import * as leaveGroup from '../protocol/generated/leave-group.js';
 import type { Api } from './apis.js';
 
 export const JoinGroup: Api<joinGroup.JoinGroupRequest, joinGroup.JoinGroupResponse> = {
