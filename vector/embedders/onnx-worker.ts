@@ -3,7 +3,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OnnxReply, OnnxRequest, OnnxWorkerInit } from './onnx-protocol.js';
 
-// In a variable so the package stays optional for type-checking and bundling.
+// An optionalDependency, imported only here and only on first use; in a variable so type-checking
+// and bundling never need it.
 const TRANSFORMERS_PKG = '@huggingface/transformers';
 
 interface Tensor {
@@ -33,7 +34,7 @@ async function load(): Promise<Extractor> {
   try {
     tf = (await import(TRANSFORMERS_PKG)) as TransformersModule;
   } catch (err) {
-    throw new Unavailable(`the onnx embedder needs the npm package ${TRANSFORMERS_PKG}: ${(err as Error).message}`);
+    throw new Unavailable(`embedder 'onnx' needs ${TRANSFORMERS_PKG}: npm install ${TRANSFORMERS_PKG} (${(err as Error).message})`);
   }
   // Local files only: no hub lookups, no cache writes, and any fetch at all is an error.
   tf.env.allowRemoteModels = false;
