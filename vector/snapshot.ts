@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fsyncPath } from './fs-util.js';
+import { fsyncDir } from '../broker/log/atomic-file.js';
 import type { Key, StoredRow } from './rows.js';
 
 /**
@@ -92,7 +92,8 @@ export async function commitSnapshot<T>(
   } finally {
     await fh.close();
   }
-  for (const col of meta.vectors) await fsyncPath(indexFile(tmp, col));
+  // fsyncDir opens read-only and fsyncs, which works for the worker-written index files too.
+  for (const col of meta.vectors) await fsyncDir(indexFile(tmp, col));
   const metaFh = await open(join(tmp, 'meta.json'), 'w');
   try {
     await metaFh.writeFile(JSON.stringify(meta, null, 2));
@@ -100,11 +101,11 @@ export async function commitSnapshot<T>(
   } finally {
     await metaFh.close();
   }
-  await fsyncPath(tmp);
+  await fsyncDir(tmp);
   const final = join(snapshotsDir(tableDir), String(meta.nextOffset).padStart(20, '0'));
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
-  await fsyncPath(snapshotsDir(tableDir));
+  await fsyncDir(snapshotsDir(tableDir));
   return final;
 }
 

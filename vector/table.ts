@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../broker/log/atomic-file.js';
 import type { AnnIndex, AnnPool } from './ann-pool.js';
 import type { ChangeEntry, Changelog } from './changelog.js';
 import { normalized, scoreFor, slotDistanceFor } from './distance.js';
 import { createEmbedder, type Embedder, type EmbedderFactory } from './embedder.js';
 import { TableError } from './errors.js';
 import { compileFilter, type Filter, type RowPredicate } from './filter.js';
-import { writeFileAtomic } from './fs-util.js';
 import { compareKeys, normalizeKey, rowToJson, validateRow, type Key, type StoredRow } from './rows.js';
 import {
   DEFAULT_EF_CONSTRUCTION,
@@ -162,6 +162,8 @@ export async function readSchemaFile(dir: string): Promise<TableSchema> {
 }
 
 export async function writeSchemaFile(dir: string, schema: TableSchema): Promise<void> {
+  // Callers may hand a table directory that does not exist yet; the broker helper creates none.
+  await mkdir(dir, { recursive: true });
   await writeFileAtomic(schemaPath(dir), JSON.stringify(schema, null, 2));
 }
 
