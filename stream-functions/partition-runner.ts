@@ -1,7 +1,9 @@
 // The per-partition loop of a function instance: fetch in offset order, dispatch batches (and
 // records one by one after a batch fails), dead-letter, commit. One runner per assigned partition.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode as E } from '../broker/protocol/generated/error-codes.js';
 import { decodeBatches } from '../broker/protocol/records/records.js';
+import { retry, RetryGaveUpError, type RetryOptions } from '../broker/util/retry.js';
 import type { PartitionAccess, PartitionView } from './partition-access.js';
 import { dlqTopicOf, type VersionSpec } from './spec.js';
 import type { PartitionStats } from './stats.js';
@@ -27,7 +29,6 @@ export interface PartitionRunnerHost {
 const READ_BYTES = 1024 * 1024;
 /** How long a transient output failure (leader moving) is retried before the batch is redone. */
 const OUTPUT_RETRY_MS = 60_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The runner was stopped while waiting: the batch is left to the partition's next owner. */
 class StoppedError extends Error {}
@@ -208,16 +209,30 @@ export class PartitionRunner {
    * append fail for a while, which is waited out here rather than blamed on the record.
    */
   private async durably(what: string, write: () => Promise<void>): Promise<void> {
-    const deadline = Date.now() + OUTPUT_RETRY_MS;
-    for (let attempt = 0; ; attempt++) {
+    await this.retrying(write, {
+      deadlineMs: OUTPUT_RETRY_MS,
+      initialMs: 100,
+      maxMs: 2_000,
+      retriable: (err) => !isPermanentAppendError(err),
+      onRetry: (err, attempt) => {
+        if ((attempt - 1) % 10 === 0) this.fn.runtimeLog('warn', `${what} failed, retrying: ${(err as Error).message}`, { topic: this.tp.topic, partition: this.tp.partition });
+      },
+    });
+  }
+
+  /**
+   * retry() that stops before each attempt once the runner is stopped (StoppedError) and, on
+   * giving up, throws the last failure itself: callers log and dead-letter that error.
+   */
+  private async retrying<T>(fn: (attempt: number) => Promise<T>, o: RetryOptions): Promise<T> {
+    const attempt = (n: number): Promise<T> => {
       if (this.stopped) throw new StoppedError('stopped');
-      try {
-        return await write();
-      } catch (err) {
-        if (isPermanentAppendError(err) || Date.now() > deadline) throw err;
-        if (attempt === 0 || attempt % 10 === 0) this.fn.runtimeLog('warn', `${what} failed, retrying: ${(err as Error).message}`, { topic: this.tp.topic, partition: this.tp.partition });
-        await sleep(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)));
-      }
+      return fn(n);
+    };
+    try {
+      return await retry(attempt, { jitter: 0, ...o, retriable: (err) => !(err instanceof StoppedError) && (o.retriable?.(err) ?? true) });
+    } catch (err) {
+      throw err instanceof RetryGaveUpError ? err.last : err;
     }
   }
 
@@ -251,21 +266,29 @@ export class PartitionRunner {
 
   private async processOne(r: WireRecord): Promise<boolean> {
     const l = this.fn.spec.limits;
-    let lastErr: Error = new Error('not attempted');
-    for (let attempt = 1; attempt <= l.maxAttempts; attempt++) {
-      if (this.stopped) return false;
-      try {
-        const effects = await this.fn.runBatch([r]);
-        await this.fn.applyTables(effects);
-        await this.durably('writing outputs', () => this.fn.emit(effects));
-        return true;
-      } catch (err) {
-        if (err instanceof StoppedError) return false;
-        lastErr = err as Error;
-        this.stats.recordError(lastErr);
-        this.fn.runtimeLog('warn', `record ${r.topic}/${r.partition}@${r.offset} failed (attempt ${attempt}/${l.maxAttempts}): ${lastErr.message}`);
-        if (attempt < l.maxAttempts) await sleep(l.backoffMs * 2 ** (attempt - 1));
-      }
+    let lastErr: Error;
+    try {
+      await this.retrying(
+        async (attempt) => {
+          try {
+            const effects = await this.fn.runBatch([r]);
+            await this.fn.applyTables(effects);
+            await this.durably('writing outputs', () => this.fn.emit(effects));
+          } catch (err) {
+            if (!(err instanceof StoppedError)) {
+              this.stats.recordError(err as Error);
+              this.fn.runtimeLog('warn', `record ${r.topic}/${r.partition}@${r.offset} failed (attempt ${attempt}/${l.maxAttempts}): ${(err as Error).message}`);
+            }
+            throw err;
+          }
+        },
+        // No ceiling: the spec's backoffMs doubles per attempt as configured.
+        { attempts: l.maxAttempts, initialMs: l.backoffMs, maxMs: Infinity },
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof StoppedError) return false;
+      lastErr = err as Error;
     }
     try {
       await this.durably('dead-lettering', () => this.fn.deadLetter(r, lastErr, l.maxAttempts));

@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { retry, RetryGaveUpError } from '../../broker/util/retry.js';
 import { HttpError } from './errors.js';
 
 export interface AuthOptions {
@@ -27,6 +28,13 @@ export const TOKEN_FILE = 'api-token';
 
 const digest = (t: string): Buffer => createHash('sha256').update(t).digest();
 
+class EmptyTokenFileError extends Error {}
+
+/** The tokens in a token file (one per line or comma-separated); [] when it is empty. */
+async function readTokenFile(file: string): Promise<string[]> {
+  return parseList((await readFile(file, 'utf8')).replace(/\s+/g, ','));
+}
+
 function parseList(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -48,7 +56,7 @@ export async function resolveAuth(dataDir: string, opts: AuthOptions = {}, env: 
   if (fromEnv.length > 0) return { enabled, digests: fromEnv.map(digest), source: 'env' };
   const tokenFile = join(dataDir, TOKEN_FILE);
   try {
-    const stored = parseList((await readFile(tokenFile, 'utf8')).replace(/\s+/g, ','));
+    const stored = await readTokenFile(tokenFile);
     if (stored.length > 0) return { enabled, digests: stored.map(digest), source: 'file', tokenFile };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -61,12 +69,17 @@ export async function resolveAuth(dataDir: string, opts: AuthOptions = {}, env: 
     await writeFile(tokenFile, token + '\n', { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    for (let i = 0; i < 100; i++) {
-      const stored = parseList((await readFile(tokenFile, 'utf8')).replace(/\s+/g, ','));
-      if (stored.length > 0) return { enabled, digests: stored.map(digest), source: 'file', tokenFile };
-      await new Promise((r) => setTimeout(r, 10)); // the winner is still writing it
-    }
-    throw new Error(`${tokenFile} exists but stays empty`);
+    const stored = await retry(
+      async () => {
+        const t = await readTokenFile(tokenFile);
+        if (t.length === 0) throw new EmptyTokenFileError(`${tokenFile} exists but stays empty`); // the winner is still writing it
+        return t;
+      },
+      { attempts: 100, initialMs: 10, maxMs: 10, jitter: 0, retriable: (e) => e instanceof EmptyTokenFileError },
+    ).catch((e: unknown) => {
+      throw e instanceof RetryGaveUpError ? e.last : e;
+    });
+    return { enabled, digests: stored.map(digest), source: 'file', tokenFile };
   }
   return { enabled, digests: [digest(token)], source: 'generated', generatedToken: token, tokenFile };
 }

@@ -26,7 +26,7 @@ export interface Api<Req, Res> {
   read(r: Reader, v: number): Res;
 }
 
-function api<Req, Res>(key: number, name: string, write: Api<Req, Res>['write'], read: Api<Req, Res>['read']): Api<Req, Res> {
+export function api<Req, Res>(key: number, name: string, write: Api<Req, Res>['write'], read: Api<Req, Res>['read']): Api<Req, Res> {
   return { key, name, write, read };
 }
 

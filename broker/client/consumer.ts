@@ -1,4 +1,5 @@
 // Assign-style consumer: no group, explicit partitions and start positions, Fetch from leaders.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeBatches } from '../protocol/records/records.js';
 import type { RecordHeader } from '../protocol/records/record.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
@@ -34,7 +35,6 @@ export interface ConsumerOptions {
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Parses -o: start | end | <offset> | @<ms since epoch>. */
 export function parseStart(s: string): StartSpec {

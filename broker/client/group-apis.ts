@@ -4,29 +4,9 @@ import * as joinGroup from '../protocol/generated/join-group.js';
 import * as syncGroup from '../protocol/generated/sync-group.js';
 import * as heartbeat from '../protocol/generated/heartbeat.js';
 import * as leaveGroup from '../protocol/generated/leave-group.js';
-import type { Api } from './apis.js';
+import { api } from './apis.js';
 
-export const JoinGroup: Api<joinGroup.JoinGroupRequest, joinGroup.JoinGroupResponse> = {
-  key: 11,
-  name: 'JoinGroup',
-  write: joinGroup.writeJoinGroupRequest,
-  read: joinGroup.readJoinGroupResponse,
-};
-export const Heartbeat: Api<heartbeat.HeartbeatRequest, heartbeat.HeartbeatResponse> = {
-  key: 12,
-  name: 'Heartbeat',
-  write: heartbeat.writeHeartbeatRequest,
-  read: heartbeat.readHeartbeatResponse,
-};
-export const LeaveGroup: Api<leaveGroup.LeaveGroupRequest, leaveGroup.LeaveGroupResponse> = {
-  key: 13,
-  name: 'LeaveGroup',
-  write: leaveGroup.writeLeaveGroupRequest,
-  read: leaveGroup.readLeaveGroupResponse,
-};
-export const SyncGroup: Api<syncGroup.SyncGroupRequest, syncGroup.SyncGroupResponse> = {
-  key: 14,
-  name: 'SyncGroup',
-  write: syncGroup.writeSyncGroupRequest,
-  read: syncGroup.readSyncGroupResponse,
-};
+export const JoinGroup = api(11, 'JoinGroup', joinGroup.writeJoinGroupRequest, joinGroup.readJoinGroupResponse);
+export const Heartbeat = api(12, 'Heartbeat', heartbeat.writeHeartbeatRequest, heartbeat.readHeartbeatResponse);
+export const LeaveGroup = api(13, 'LeaveGroup', leaveGroup.writeLeaveGroupRequest, leaveGroup.readLeaveGroupResponse);
+export const SyncGroup = api(14, 'SyncGroup', syncGroup.writeSyncGroupRequest, syncGroup.readSyncGroupResponse);

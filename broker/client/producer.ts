@@ -3,6 +3,7 @@
 // across retries, while batches for several partitions share one pipelined request per leader.
 import { Compression } from '../protocol/records/batch-header.js';
 import { encodeBatch, type BatchInputRecord } from '../protocol/records/records.js';
+import { backoffDelay, type Backoff } from '../util/retry.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { InitProducerId, Produce } from './apis.js';
 import { check, KafkaError, UNKNOWN_SERVER_ERROR, UsageError } from './errors.js';
@@ -63,7 +64,8 @@ interface PartitionState {
   retryAt: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Delay before a batch is resent; the timer in drain() keeps other partitions moving meanwhile. */
+const RETRY_BACKOFF: Backoff = { initialMs: 100, maxMs: 2_000 };
 
 function recordBytes(r: ProducerRecord): number {
   let n = 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
@@ -336,7 +338,7 @@ export class Producer {
     }
     s.inFlight = false;
     s.queue.unshift(b);
-    s.retryAt = Date.now() + Math.min(100 * 2 ** (b.attempts - 1), 2_000);
+    s.retryAt = Date.now() + backoffDelay(b.attempts, RETRY_BACKOFF);
     this.refreshMetadata().finally(() => this.drain());
   }
 

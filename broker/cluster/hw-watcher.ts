@@ -3,6 +3,7 @@
 // again, replays every partition's current high watermark so publications made while it was
 // down are not left to the next heartbeat.
 import pg from 'pg';
+import { backoffDelay } from '../util/retry.js';
 import type { LeaseKey } from './control-store.js';
 
 export type HighWatermarkListener = (key: LeaseKey, epoch: number, highWatermark: number) => void;
@@ -108,8 +109,8 @@ export class HighWatermarkWatcher {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.timer) return;
-    const delay = Math.min(this.maxBackoff, this.minBackoff * 2 ** this.failures);
     this.failures++;
+    const delay = backoffDelay(this.failures, { initialMs: this.minBackoff, maxMs: this.maxBackoff });
     this.timer = setTimeout(() => {
       this.timer = null;
       // A failed attempt has already scheduled the next one.

@@ -3,6 +3,7 @@
 // <data-dir>/api-token).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { collect, intArg, keyValue, out, reportError, table } from './common.js';
 import type { FunctionStatus, FunctionSummary } from '../../../stream-functions/runtime.js';
@@ -208,7 +209,7 @@ export function registerFnCommands(program: Command): void {
         let stop = false;
         process.once('SIGINT', () => (stop = true));
         while (!stop) {
-          await new Promise((res) => setTimeout(res, 1_000));
+          await sleep(1_000);
           r = await api.call<{ lines: LogLine[]; last: number }>('GET', `${path}?after=${after}`);
           r.lines.forEach(printLog);
           after = Math.max(after, r.last);
