@@ -1,8 +1,7 @@
 // Topic administration on top of KafkaClient. Per-topic failures are returned, not thrown, so a
 // command acting on several topics can report each one.
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import { readConsumerProtocolAssignment } from '../protocol/generated/consumer-protocol-assignment.js';
-import { Reader } from '../protocol/primitives/reader.js';
+import { decodeAssignment } from '../protocol/consumer/consumer-protocol.js';
 import {
   CreatePartitions,
   CreateTopics,
@@ -229,22 +228,8 @@ export interface GroupDescription {
   members: GroupMemberInfo[];
 }
 
-/** Decodes a ConsumerProtocolAssignment; an empty or foreign payload gives no partitions. */
-export function decodeAssignment(bytes: Buffer): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  if (bytes.length < 2) return out;
-  try {
-    const r = new Reader(bytes);
-    const version = r.int16();
-    // Newer versions only append fields.
-    for (const t of readConsumerProtocolAssignment(r, Math.min(version, 3)).assignedPartitions) {
-      out.set(t.topic, [...(out.get(t.topic) ?? []), ...t.partitions].sort((a, b) => a - b));
-    }
-  } catch {
-    out.clear();
-  }
-  return out;
-}
+// Kept for callers that decode DescribeGroups bytes through the client.
+export { decodeAssignment };
 
 export async function describeGroup(client: KafkaClient, groupId: string): Promise<GroupDescription> {
   const node = await groupCoordinator(client, groupId);

@@ -1,7 +1,6 @@
 // State of one classic group. The coordinator drives transitions; this class keeps the
 // bookkeeping (members, static instance map, leader, protocol choice) consistent.
-import { Reader } from '../protocol/primitives/reader.js';
-import { readConsumerProtocolSubscription } from '../protocol/generated/consumer-protocol-subscription.js';
+import { decodeSubscription } from '../protocol/consumer/consumer-protocol.js';
 import type { Timer } from './clock.js';
 import type { GroupMember } from './group-member.js';
 import type { GroupState, JoinedMember, Protocol } from './group-types.js';
@@ -180,12 +179,6 @@ export class Group {
 
 /** Sorted topics of a ConsumerProtocolSubscription, or null when it does not parse. */
 export function consumerTopics(metadata: Buffer): string[] | null {
-  try {
-    const r = new Reader(metadata);
-    const version = r.int16();
-    // Later versions only append fields, so read as the newest version we know.
-    return [...new Set(readConsumerProtocolSubscription(r, Math.min(version, 3)).topics)].sort();
-  } catch {
-    return null;
-  }
+  const topics = decodeSubscription(metadata);
+  return topics === null ? null : [...new Set(topics)].sort();
 }
