@@ -20,6 +20,8 @@ const BROKER_ENTRY_NAMES: ReadonlyArray<{ name: string; key: BrokerConfigKey; ty
   { name: 'socket.request.max.bytes', key: 'socketRequestMaxBytes', type: 'INT' },
   { name: 'connections.max.idle.ms', key: 'connectionsMaxIdleMs', type: 'LONG' },
   { name: 'group.initial.rebalance.delay.ms', key: 'groupInitialRebalanceDelayMs', type: 'INT' },
+  { name: 'group.min.session.timeout.ms', key: 'groupMinSessionTimeoutMs', type: 'INT' },
+  { name: 'group.max.session.timeout.ms', key: 'groupMaxSessionTimeoutMs', type: 'INT' },
   { name: 'offsets.retention.minutes', key: 'offsetsRetentionMinutes', type: 'INT' },
   { name: 'log.retention.check.interval.ms', key: 'logRetentionCheckIntervalMs', type: 'LONG' },
   { name: 'log.cleaner.backoff.ms', key: 'logCleanerIntervalMs', type: 'LONG' },

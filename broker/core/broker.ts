@@ -69,7 +69,12 @@ export class Broker {
       );
     }
     this.groups = new GroupCoordinator(
-      { groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs, offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000 },
+      {
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+      },
       offsets,
       { partitionCount: (topic) => this.topics.get(topic)?.partitions },
       this.cluster ?? new LocalOwnership(() => ({ nodeId: this.nodeId, ...this.advertised })),
