@@ -37,6 +37,11 @@ function sourceOf(config: BrokerConfig, key: BrokerConfigKey): ConfigSourceName 
   return origin === 'default' || origin === 'derived' ? 'DEFAULT_CONFIG' : 'STATIC_BROKER_CONFIG';
 }
 
+/** A listener is one setting made of two keys: operator-set when either of them is. */
+function sourceOfAny(config: BrokerConfig, keys: readonly BrokerConfigKey[]): ConfigSourceName {
+  return keys.some((k) => sourceOf(config, k) === 'STATIC_BROKER_CONFIG') ? 'STATIC_BROKER_CONFIG' : 'DEFAULT_CONFIG';
+}
+
 function entry(name: string, value: string | null, source: ConfigSourceName, type: ConfigTypeName, documentation: string, isSensitive = false): ConfigEntry {
   // Floe has no dynamic broker configs, so everything on the broker resource is read-only.
   return { name, value, source, isSensitive, readOnly: true, type, documentation, synonyms: [{ name, value, source }] };
@@ -55,11 +60,11 @@ export function describeBrokerConfig(
   const adv = advertisedAddress(config, opts.boundPort ?? config.kafkaPort);
   const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
   out.push(
-    entry('listeners', `PLAINTEXT://${bracket(config.kafkaHost)}:${listenPort}`, sourceOf(config, 'kafkaHost'), 'LIST', BROKER_CONFIG_SPECS.kafkaHost.doc),
+    entry('listeners', `PLAINTEXT://${bracket(config.kafkaHost)}:${listenPort}`, sourceOfAny(config, ['kafkaHost', 'kafkaPort']), 'LIST', BROKER_CONFIG_SPECS.kafkaHost.doc),
     entry(
       'advertised.listeners',
       `PLAINTEXT://${bracket(adv.host)}:${adv.port}`,
-      sourceOf(config, 'advertisedHost'),
+      sourceOfAny(config, ['advertisedHost', 'advertisedPort']),
       'LIST',
       BROKER_CONFIG_SPECS.advertisedHost.doc,
     ),
