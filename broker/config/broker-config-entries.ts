@@ -20,6 +20,8 @@ const BROKER_ENTRY_NAMES: ReadonlyArray<{ name: string; key: BrokerConfigKey; ty
   { name: 'socket.request.max.bytes', key: 'socketRequestMaxBytes', type: 'INT' },
   { name: 'connections.max.idle.ms', key: 'connectionsMaxIdleMs', type: 'LONG' },
   { name: 'group.initial.rebalance.delay.ms', key: 'groupInitialRebalanceDelayMs', type: 'INT' },
+  { name: 'group.min.session.timeout.ms', key: 'groupMinSessionTimeoutMs', type: 'INT' },
+  { name: 'group.max.session.timeout.ms', key: 'groupMaxSessionTimeoutMs', type: 'INT' },
   { name: 'offsets.retention.minutes', key: 'offsetsRetentionMinutes', type: 'INT' },
   { name: 'log.retention.check.interval.ms', key: 'logRetentionCheckIntervalMs', type: 'LONG' },
   { name: 'log.cleaner.backoff.ms', key: 'logCleanerIntervalMs', type: 'LONG' },
@@ -33,6 +35,11 @@ const BROKER_ENTRY_NAMES: ReadonlyArray<{ name: string; key: BrokerConfigKey; ty
 function sourceOf(config: BrokerConfig, key: BrokerConfigKey): ConfigSourceName {
   const origin = config.sources?.[key] ?? 'default';
   return origin === 'default' || origin === 'derived' ? 'DEFAULT_CONFIG' : 'STATIC_BROKER_CONFIG';
+}
+
+/** A listener is one setting made of two keys: operator-set when either of them is. */
+function sourceOfAny(config: BrokerConfig, keys: readonly BrokerConfigKey[]): ConfigSourceName {
+  return keys.some((k) => sourceOf(config, k) === 'STATIC_BROKER_CONFIG') ? 'STATIC_BROKER_CONFIG' : 'DEFAULT_CONFIG';
 }
 
 function entry(name: string, value: string | null, source: ConfigSourceName, type: ConfigTypeName, documentation: string, isSensitive = false): ConfigEntry {
@@ -53,11 +60,11 @@ export function describeBrokerConfig(
   const adv = advertisedAddress(config, opts.boundPort ?? config.kafkaPort);
   const bracket = (h: string): string => (h.includes(':') ? `[${h}]` : h);
   out.push(
-    entry('listeners', `PLAINTEXT://${bracket(config.kafkaHost)}:${listenPort}`, sourceOf(config, 'kafkaHost'), 'LIST', BROKER_CONFIG_SPECS.kafkaHost.doc),
+    entry('listeners', `PLAINTEXT://${bracket(config.kafkaHost)}:${listenPort}`, sourceOfAny(config, ['kafkaHost', 'kafkaPort']), 'LIST', BROKER_CONFIG_SPECS.kafkaHost.doc),
     entry(
       'advertised.listeners',
       `PLAINTEXT://${bracket(adv.host)}:${adv.port}`,
-      sourceOf(config, 'advertisedHost'),
+      sourceOfAny(config, ['advertisedHost', 'advertisedPort']),
       'LIST',
       BROKER_CONFIG_SPECS.advertisedHost.doc,
     ),

@@ -29,6 +29,9 @@ export interface BrokerConfigValues {
   /** -1 or 0 disables idle closing. */
   connectionsMaxIdleMs: number;
   groupInitialRebalanceDelayMs: number;
+  /** JoinGroup session timeouts outside [min, max] get INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
   offsetsRetentionMinutes: number;
   logLevel: LogLevel;
   logCleanerIntervalMs: number;
@@ -150,6 +153,18 @@ export const BROKER_CONFIG_SPECS: { readonly [K in BrokerConfigKey]: KeySpec<Bro
     default: 3000,
     parse: int(0, INT32_MAX),
     doc: 'Wait this long for more members before the first rebalance of an empty group.',
+    valueName: '<ms>',
+  },
+  groupMinSessionTimeoutMs: {
+    default: 6000,
+    parse: int(0, INT32_MAX),
+    doc: 'Shortest session timeout a consumer group member may ask for (group.min.session.timeout.ms).',
+    valueName: '<ms>',
+  },
+  groupMaxSessionTimeoutMs: {
+    default: 1800000,
+    parse: int(0, INT32_MAX),
+    doc: 'Longest session timeout a consumer group member may ask for (group.max.session.timeout.ms).',
     valueName: '<ms>',
   },
   offsetsRetentionMinutes: { default: 10080, parse: int(1, INT32_MAX), doc: 'Keep committed offsets of empty groups this long.', valueName: '<minutes>' },

@@ -75,6 +75,12 @@ export function loadBrokerConfig(opts: LoadBrokerConfigOptions = {}): BrokerConf
     throw new ConfigError('advertisedHost', `invalid advertisedHost: ${show(v.advertisedHost)} is a wildcard address clients cannot connect to`);
   }
   v.advertisedHost = resolveAdvertisedHost(v.kafkaHost, sources.advertisedHost === 'derived' ? undefined : v.advertisedHost, opts.interfaces);
+  if (v.groupMinSessionTimeoutMs > v.groupMaxSessionTimeoutMs) {
+    throw new ConfigError(
+      'groupMinSessionTimeoutMs',
+      `invalid groupMinSessionTimeoutMs: ${v.groupMinSessionTimeoutMs} is above groupMaxSessionTimeoutMs ${v.groupMaxSessionTimeoutMs}`,
+    );
+  }
   if (sources.advertisedPort === 'default') {
     v.advertisedPort = v.kafkaPort;
     sources.advertisedPort = 'derived';

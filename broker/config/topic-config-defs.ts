@@ -35,6 +35,12 @@ function integer(min: bigint, max: bigint, typeName: string): TopicValueCheck {
 const long = (min: bigint) => integer(min, LONG_MAX, 'LONG');
 const int = (min: bigint) => integer(min, INT_MAX, 'INT');
 
+function gzipLevel(value: string): string {
+  const n = integer(-1n, 9n, 'INT')(value);
+  if (n === '0') throw new Error('value must be -1 (default) or in [1, 9]');
+  return n;
+}
+
 function oneOf(values: readonly string[]): TopicValueCheck {
   return (value) => {
     const s = value.trim();
@@ -57,12 +63,13 @@ function ratio(value: string): string {
   return String(n);
 }
 
+// Kafka keeps the list in the order given (APPEND of compact to delete is 'delete,compact') and,
+// from 4.x, accepts the empty list: neither delete nor compact, so segments are kept forever.
 function cleanupPolicy(value: string): string {
   const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (items.length === 0) throw new Error('must list delete and/or compact');
-  for (const it of items) if (it !== 'delete' && it !== 'compact') throw new Error(`unknown policy '${it}' (use delete, compact or compact,delete)`);
+  for (const it of items) if (it !== 'delete' && it !== 'compact') throw new Error(`unknown policy '${it}' (use delete, compact, both, or none)`);
   if (new Set(items).size !== items.length) throw new Error('lists a policy twice');
-  return items.length === 2 ? 'compact,delete' : items[0]!;
+  return items.join(',');
 }
 
 export const COMPRESSION_TYPES = ['producer', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
@@ -74,8 +81,20 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     documentation: "'delete' drops old segments by retention; 'compact' keeps the latest record per key; both may be combined.",
   },
   {
+    name: 'compression.gzip.level', type: 'INT', brokerName: 'compression.gzip.level', fixedDefault: '-1', check: gzipLevel, readOnly: false,
+    documentation: 'Stored and reported; Floe never recompresses, so the level is not used.',
+  },
+  {
+    name: 'compression.lz4.level', type: 'INT', brokerName: 'compression.lz4.level', fixedDefault: '9', check: integer(1n, 17n, 'INT'), readOnly: false,
+    documentation: 'Stored and reported; Floe never recompresses, so the level is not used.',
+  },
+  {
     name: 'compression.type', type: 'STRING', brokerName: 'compression.type', fixedDefault: 'producer', check: oneOf(COMPRESSION_TYPES), readOnly: false,
     documentation: "Stored and reported; Floe stores batches as the producer sent them ('producer' semantics) and does not recompress.",
+  },
+  {
+    name: 'compression.zstd.level', type: 'INT', brokerName: 'compression.zstd.level', fixedDefault: '3', check: integer(-131072n, 22n, 'INT'), readOnly: false,
+    documentation: 'Stored and reported; Floe never recompresses, so the level is not used.',
   },
   {
     name: 'delete.retention.ms', type: 'LONG', brokerName: 'log.cleaner.delete.retention.ms', fixedDefault: '86400000', check: long(0n), readOnly: false,
@@ -84,6 +103,14 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   {
     name: 'file.delete.delay.ms', type: 'LONG', brokerName: 'log.segment.delete.delay.ms', fixedDefault: '60000', check: long(0n), readOnly: false,
     documentation: 'Delay before a deleted segment file is unlinked, so in-flight reads can finish.',
+  },
+  {
+    name: 'flush.messages', type: 'LONG', brokerName: 'log.flush.interval.messages', fixedDefault: LONG_MAX_TEXT, check: long(1n), readOnly: false,
+    documentation: 'Accepted for compatibility; Floe fsyncs every acknowledged batch, which is stricter than any flush interval.',
+  },
+  {
+    name: 'flush.ms', type: 'LONG', brokerName: 'log.flush.interval.ms', fixedDefault: LONG_MAX_TEXT, check: long(0n), readOnly: false,
+    documentation: 'Accepted for compatibility; Floe fsyncs every acknowledged batch, which is stricter than any flush interval.',
   },
   {
     name: 'index.interval.bytes', type: 'INT', brokerName: 'log.index.interval.bytes', fixedDefault: '4096', check: int(0n), readOnly: false,
@@ -126,6 +153,10 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
     documentation: 'Accepted for compatibility; durability comes from fsync on the shared medium, not replica counts.',
   },
   {
+    name: 'preallocate', type: 'BOOLEAN', brokerName: 'log.preallocate', fixedDefault: 'false', check: bool, readOnly: false,
+    documentation: 'Accepted for compatibility; Floe does not preallocate segment files.',
+  },
+  {
     name: 'retention.bytes', type: 'LONG', brokerKey: 'logRetentionBytes', brokerName: 'log.retention.bytes', check: long(-1n), readOnly: false,
     documentation: 'Per-partition size above which old segments are deleted (-1 = unlimited).',
   },
@@ -140,6 +171,10 @@ export const TOPIC_CONFIG_DEFS: readonly TopicConfigDef[] = [
   {
     name: 'segment.index.bytes', type: 'INT', brokerName: 'log.index.size.max.bytes', fixedDefault: '10485760', check: int(4n), readOnly: false,
     documentation: 'Accepted for compatibility; Floe sizes its sparse indexes itself.',
+  },
+  {
+    name: 'segment.jitter.ms', type: 'LONG', brokerName: 'log.roll.jitter.ms', fixedDefault: '0', check: long(0n), readOnly: false,
+    documentation: 'Accepted for compatibility; segments roll exactly at segment.ms.',
   },
   {
     name: 'segment.ms', type: 'LONG', brokerKey: 'logSegmentMs', brokerName: 'log.roll.ms', check: long(1n), readOnly: false,

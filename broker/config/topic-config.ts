@@ -7,7 +7,8 @@ import { TOPIC_CONFIG_BY_NAME, TOPIC_CONFIG_DEFS, type TopicConfigDef } from './
 export { configSourceId, configTypeId, type ConfigEntry, type ConfigSourceName, type ConfigTypeName } from './config-codes.js';
 export { COMPRESSION_TYPES, TOPIC_CONFIG_DEFS } from './topic-config-defs.js';
 
-export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+/** '' (Kafka 4.x) = neither: no retention deletion and no compaction. */
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete' | 'delete,compact' | '';
 export type TimestampType = 'CreateTime' | 'LogAppendTime';
 
 /** The per-partition log settings derived from topic overrides and broker defaults. */
@@ -53,7 +54,7 @@ export function validateTopicConfig(name: string, value: string | null): string 
   }
 }
 
-/** Canonical stored form of a valid value (trimmed, 'delete,compact' -> 'compact,delete'). Throws ConfigError. */
+/** Canonical stored form of a valid value (list items trimmed, order kept). Throws ConfigError. */
 export function normalizeTopicConfigValue(name: string, value: string): string {
   const def = TOPIC_CONFIG_BY_NAME.get(name);
   if (def === undefined) throw new ConfigError(name, `Unknown topic config name: ${name}`);

@@ -69,7 +69,12 @@ export class Broker {
       );
     }
     this.groups = new GroupCoordinator(
-      { groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs, offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000 },
+      {
+        groupInitialRebalanceDelayMs: config.groupInitialRebalanceDelayMs,
+        offsetsRetentionMs: config.offsetsRetentionMinutes * 60_000,
+        minSessionTimeoutMs: config.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: config.groupMaxSessionTimeoutMs,
+      },
       offsets,
       { partitionCount: (topic) => this.topics.get(topic)?.partitions },
       this.cluster ?? new LocalOwnership(() => ({ nodeId: this.nodeId, ...this.advertised })),
@@ -139,7 +144,8 @@ export class Broker {
       try {
         // cleanup.policy=compact alone keeps data until compaction removes it.
         const policy = this.topics.logConfigOf(topic).cleanupPolicy;
-        if (isCompacted(policy) && !policy.includes('delete')) continue;
+        // Only a policy listing delete deletes by retention ('' keeps everything, as in Kafka 4).
+        if (!policy.includes('delete')) continue;
         await log.enforceRetention(now);
       } catch (err) {
         this.log.error({ err, topic, partition }, 'retention failed');

@@ -56,11 +56,9 @@ export class RequestDispatcher {
       writeApiVersionsResponse(w, 0, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: supportedApis() });
       return w.finish();
     }
-    this.log.warn({ apiKey, apiVersion, remote: `${conn.remoteAddress}:${conn.remotePort}` }, 'unsupported api or version');
-    // No per-API body can be encoded for an unknown version; send the correlation id and the error.
-    const w = new Writer(16);
-    w.int32(correlationId);
-    w.int16(ErrorCode.UNSUPPORTED_VERSION);
-    return w.finish();
+    // Kafka closes the connection for an API (or version) its listener does not enable: no
+    // response body exists to carry an error, and clients only send what ApiVersions advertised.
+    const what = this.byKey.has(apiKey) ? `api ${apiKey} v${apiVersion} is not supported` : `api key ${apiKey} is not served`;
+    throw new ProtocolError(`${what} (request from ${conn.remoteAddress}:${conn.remotePort}); closing the connection`);
   }
 }

@@ -27,8 +27,15 @@ import describeGroups from './describe-groups.js';
 import listGroups from './list-groups.js';
 import deleteGroups from './delete-groups.js';
 import offsetDelete from './offset-delete.js';
+import describeTopicPartitions from './describe-topic-partitions.js';
+import describeLogDirs from './describe-log-dirs.js';
+import electLeaders from './elect-leaders.js';
+import alterPartitionReassignments from './alter-partition-reassignments.js';
+import listPartitionReassignments from './list-partition-reassignments.js';
 
-export const HANDLERS: ApiHandler<any, any>[] = [apiVersions, metadata, produce, fetch, listOffsets, createTopics, initProducerId, deleteTopics, deleteRecords, offsetForLeaderEpoch, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster, describeProducers, findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups, offsetDelete];
+export const HANDLERS: ApiHandler<any, any>[] = [apiVersions, metadata, produce, fetch, listOffsets, createTopics, initProducerId, deleteTopics, deleteRecords, offsetForLeaderEpoch, describeConfigs, alterConfigs, createPartitions, incrementalAlterConfigs, describeCluster, describeProducers, findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, describeGroups, listGroups, deleteGroups, offsetDelete, describeTopicPartitions, describeLogDirs, electLeaders, alterPartitionReassignments, listPartitionReassignments];
+// Not served: DescribeQuorum (55). Floe has no KRaft quorum; like a ZooKeeper-mode Kafka broker it
+// does not advertise the API, so Admin.describeMetadataQuorum fails with UnsupportedVersionException.
 
 export function supportedApis(): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
   return HANDLERS.map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion })).sort((a, b) => a.apiKey - b.apiKey);

@@ -48,6 +48,11 @@ describe.skipIf(!run)('Java kafka-clients against Floe', () => {
       expect(out).toMatchObject({ check: 'admin', clientVersion: version, ok: true, nodes: 1 });
     });
 
+    it(`${version}: describeTopics (paged), describeLogDirs, electLeaders, reassignments, no metadata quorum`, { timeout: 120_000 }, async () => {
+      const out = await check(jar, ['admin-apis', broker.bootstrap]);
+      expect(out).toMatchObject({ check: 'admin-apis', ok: true, describedPartitions: 5, logDirs: 1, election: 'not-needed', reassignments: 0, quorum: 'unsupported' });
+    });
+
     it(`${version}: subscribe() group consume with commits`, { timeout: 120_000 }, async () => {
       const topic = `java-${tag}-group`;
       await check(jar, ['produce-consume', broker.bootstrap, topic, 'lz4']);

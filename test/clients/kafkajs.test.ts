@@ -233,4 +233,17 @@ describe('kafkajs 2.2.4 against Floe', () => {
       await admin.disconnect();
     }
   });
+  it('admin: partition reassignments (a single node accepts only itself as the replica list)', async () => {
+    const admin: Admin = kafka.admin();
+    await admin.connect();
+    try {
+      const topic = `kafkajs-reassign-${Date.now().toString(36)}`;
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+      expect(await admin.listPartitionReassignments({ topics: [{ topic, partitions: [0] }] })).toEqual({ topics: [] });
+      await admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [0] }] }] });
+      await expect(admin.alterPartitionReassignments({ topics: [{ topic, partitionAssignment: [{ partition: 0, replicas: [7] }] }] })).rejects.toThrow(/partition reassignments/);
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });

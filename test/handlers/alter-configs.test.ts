@@ -26,7 +26,7 @@ describe('AlterConfigs', () => {
         readAlterConfigsResponse,
       );
       expect(res.responses).toEqual([{ errorCode: ErrorCode.NONE, errorMessage: null, resourceType: TOPIC, resourceName: 't' }]);
-      expect(h.broker.topics.get('t')!.configs).toEqual({ 'retention.bytes': '4096', 'cleanup.policy': 'compact,delete' });
+      expect(h.broker.topics.get('t')!.configs).toEqual({ 'retention.bytes': '4096', 'cleanup.policy': 'delete,compact' });
       const lc = h.broker.topics.logConfigOf('t');
       expect(lc.retentionBytes).toBe(4096);
       expect(lc.retentionMs).toBe(h.broker.config.logRetentionMs);

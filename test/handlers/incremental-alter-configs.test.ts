@@ -44,17 +44,24 @@ describe('IncrementalAlterConfigs', () => {
     h = await openHarness();
     await h.createTopic('t');
     expect((await alter('t', [{ name: 'cleanup.policy', configOperation: APPEND, value: 'compact' }])).errorCode).toBe(ErrorCode.NONE);
-    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('compact,delete');
+    // Kafka appends after the current items: delete,compact.
+    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('delete,compact');
     // Appending a present item changes nothing.
     expect((await alter('t', [{ name: 'cleanup.policy', configOperation: APPEND, value: 'delete' }])).errorCode).toBe(ErrorCode.NONE);
-    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('compact,delete');
+    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('delete,compact');
     expect((await alter('t', [{ name: 'cleanup.policy', configOperation: SUBTRACT, value: 'delete' }])).errorCode).toBe(ErrorCode.NONE);
     expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('compact');
     expect(h.broker.topics.logConfigOf('t').cleanupPolicy).toBe('compact');
-    // An empty policy is not a valid value.
+    // Kafka 4.x accepts the empty list (neither delete nor compact).
     const empty = await alter('t', [{ name: 'cleanup.policy', configOperation: SUBTRACT, value: 'compact' }]);
-    expect(empty.errorCode).toBe(ErrorCode.INVALID_CONFIG);
-    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('compact');
+    expect(empty.errorCode).toBe(ErrorCode.NONE);
+    expect(h.broker.topics.get('t')!.configs['cleanup.policy']).toBe('');
+    expect(h.broker.topics.logConfigOf('t').cleanupPolicy).toBe('');
+    // SUBTRACT of delete from the default delete policy is accepted too.
+    await h.createTopic('d');
+    expect((await alter('d', [{ name: 'cleanup.policy', configOperation: SUBTRACT, value: 'delete' }])).errorCode).toBe(ErrorCode.NONE);
+    expect(h.broker.topics.get('d')!.configs['cleanup.policy']).toBe('');
+    expect((await alter('d', [{ name: 'cleanup.policy', configOperation: APPEND, value: 'bogus' }])).errorCode).toBe(ErrorCode.INVALID_CONFIG);
   });
 
   it('refuses APPEND/SUBTRACT on non-list configs, unknown operations and unknown names', async () => {
@@ -95,5 +102,19 @@ describe('IncrementalAlterConfigs', () => {
       [ErrorCode.INVALID_REQUEST, 'broker configs are static in Floe'],
       [ErrorCode.INVALID_REQUEST, expect.stringContaining('Unexpected broker id')],
     ]);
+  });
+
+  it('accepts topic configs Kafka has that are no-ops in Floe (flush.ms, flush.messages, preallocate...)', async () => {
+    h = await openHarness();
+    await h.createTopic('t');
+    const res = await alter('t', [
+      { name: 'flush.ms', configOperation: SET, value: '1000' },
+      { name: 'flush.messages', configOperation: SET, value: '10' },
+      { name: 'preallocate', configOperation: SET, value: 'true' },
+      { name: 'compression.zstd.level', configOperation: SET, value: '9' },
+    ]);
+    expect(res.errorCode).toBe(ErrorCode.NONE);
+    expect(h.broker.topics.get('t')!.configs).toMatchObject({ 'flush.ms': '1000', 'flush.messages': '10', preallocate: 'true', 'compression.zstd.level': '9' });
+    expect((await alter('t', [{ name: 'flush.messages', configOperation: SET, value: '0' }])).errorCode).toBe(ErrorCode.INVALID_CONFIG);
   });
 });

@@ -20,8 +20,8 @@ export function predict(frame: Buffer): Prediction {
   const apiKey = frame.readInt16BE(0);
   const apiVersion = frame.readInt16BE(2);
   const h = byKey.get(apiKey);
-  // Unknown API or version: answered with UNSUPPORTED_VERSION from the fixed header alone.
-  if (!h || apiVersion < h.minVersion || apiVersion > h.maxVersion) return { parses: true, partitions: 0 };
+  // Unknown API or version: ApiVersions answers in v0 (KIP-511); anything else closes, as in Kafka.
+  if (!h || apiVersion < h.minVersion || apiVersion > h.maxVersion) return { parses: apiKey === 18, partitions: 0 };
   let req: unknown;
   try {
     const { body } = readHeader(frame);

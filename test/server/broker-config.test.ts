@@ -225,6 +225,21 @@ describe('loadBrokerConfig', () => {
     expect(load({ flags: { control: 'postgresql://db/floe' } }).control).toBe('postgresql://db/floe');
   });
 
+  it('group session timeout bounds: Kafka defaults, Kafka names in files, flags, env, min <= max', () => {
+    const d = load({});
+    expect([d.groupMinSessionTimeoutMs, d.groupMaxSessionTimeoutMs]).toEqual([6000, 1800000]);
+    const cfgDir = mkdtempSync(join(tmpdir(), 'floe-cfg-'));
+    const file = join(cfgDir, 'server.properties');
+    writeFileSync(file, 'group.min.session.timeout.ms=1000\ngroup.max.session.timeout.ms=60000\n');
+    const f = load({ configFile: file });
+    expect([f.groupMinSessionTimeoutMs, f.groupMaxSessionTimeoutMs]).toEqual([1000, 60000]);
+    expect(f.sources?.groupMinSessionTimeoutMs).toBe('file');
+    expect(load({ flags: { '--group-min-session-timeout-ms': '2000' } }).groupMinSessionTimeoutMs).toBe(2000);
+    expect(load({ env: { FLOE_GROUP_MAX_SESSION_TIMEOUT_MS: '90000' } }).groupMaxSessionTimeoutMs).toBe(90000);
+    expect(() => load({ flags: { groupMinSessionTimeoutMs: 10000, groupMaxSessionTimeoutMs: 5000 } })).toThrow(/above groupMaxSessionTimeoutMs/);
+    rmSync(cfgDir, { recursive: true, force: true });
+  });
+
   it('defaultBrokerConfig validates overrides too', () => {
     expect(defaultBrokerConfig({ groupInitialRebalanceDelayMs: 0 }).groupInitialRebalanceDelayMs).toBe(0);
     expect(() => defaultBrokerConfig({ kafkaPort: -1 })).toThrow(ConfigError);
@@ -264,5 +279,18 @@ describe('describeBrokerConfig', () => {
     expect(JSON.stringify(entries)).not.toContain('secret');
     expect(byName.get('log.cleanup.policy')?.value).toBe('delete');
     expect(describeBrokerConfig(c, { names: ['num.partitions', 'nope'] }).map((e) => e.name)).toEqual(['num.partitions']);
+  });
+  it('listeners and advertised.listeners set by flags are STATIC_BROKER_CONFIG, else DEFAULT_CONFIG', () => {
+    const byName = (c: ReturnType<typeof load>) => new Map(describeBrokerConfig(c, { boundPort: 40000 }).map((e) => [e.name, e.source]));
+    const portOnly = byName(load({ flags: { kafkaPort: 19092 } }));
+    expect(portOnly.get('listeners')).toBe('STATIC_BROKER_CONFIG');
+    expect(portOnly.get('advertised.listeners')).toBe('DEFAULT_CONFIG');
+    const both = byName(load({ flags: { kafkaListen: '0.0.0.0:19092', advertisedListen: 'b1.example:29092' } }));
+    expect(both.get('listeners')).toBe('STATIC_BROKER_CONFIG');
+    expect(both.get('advertised.listeners')).toBe('STATIC_BROKER_CONFIG');
+    const advPort = byName(load({ flags: { advertisedPort: 29092 } }));
+    expect(advPort.get('advertised.listeners')).toBe('STATIC_BROKER_CONFIG');
+    const none = byName(load({}));
+    expect(none.get('listeners')).toBe('DEFAULT_CONFIG');
   });
 });

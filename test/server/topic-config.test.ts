@@ -43,7 +43,8 @@ describe('validateTopicConfig', () => {
 
   const invalid: Array<[string, string | null, RegExp]> = [
     ['cleanup.policy', 'archive', /unknown policy 'archive'/],
-    ['cleanup.policy', '', /must list/],
+    ['flush.messages', '0', /\[1, /],
+    ['compression.gzip.level', '0', /-1 \(default\)/],
     ['cleanup.policy', 'delete,delete', /twice/],
     ['retention.ms', '-2', /\[-1,/],
     ['retention.ms', '1h', /not a number of type LONG/],
@@ -58,7 +59,7 @@ describe('validateTopicConfig', () => {
     ['compression.type', 'brotli', /producer, uncompressed/],
     ['unclean.leader.election.enable', 'yes', /boolean/],
     ['retention.ms', null, /null/],
-    ['flush.messages', '1', /Unknown topic config name: flush.messages/],
+    ['no.such.config', '1', /Unknown topic config name: no.such.config/],
   ];
   for (const [name, value, msg] of invalid) {
     it(`rejects ${name}=${String(value)}`, () => {
@@ -70,7 +71,9 @@ describe('validateTopicConfig', () => {
   }
 
   it('normalizes values for storage', () => {
-    expect(normalizeTopicConfigValue('cleanup.policy', 'delete, compact')).toBe('compact,delete');
+    expect(normalizeTopicConfigValue('cleanup.policy', 'delete, compact')).toBe('delete,compact');
+    expect(normalizeTopicConfigValue('cleanup.policy', ' ')).toBe('');
+    expect(normalizeTopicConfigValue('flush.ms', '1000')).toBe('1000');
     expect(normalizeTopicConfigValue('retention.ms', ' 1000 ')).toBe('1000');
     expect(normalizeTopicConfigValue('unclean.leader.election.enable', 'True')).toBe('true');
     expect(() => normalizeTopicConfigValue('retention.ms', 'x')).toThrow(ConfigError);
@@ -81,7 +84,7 @@ describe('describeTopicConfig', () => {
   it('lists every supported config with defaults from the broker', () => {
     const entries = describeTopicConfig({}, broker);
     expect(entries.map((e) => e.name)).toEqual(TOPIC_CONFIG_NAMES);
-    expect(entries).toHaveLength(20);
+    expect(entries).toHaveLength(27);
     const byName = new Map(entries.map((e) => [e.name, e]));
     expect(byName.get('retention.ms')).toMatchObject({ value: '604800000', source: 'DEFAULT_CONFIG', type: 'LONG', readOnly: false, isSensitive: false });
     expect(byName.get('segment.bytes')?.value).toBe('1073741824');
@@ -136,7 +139,7 @@ describe('toLogConfig', () => {
       maxMessageBytes: 1048588,
       timestampType: 'LogAppendTime',
       fileDeleteDelayMs: 60000,
-      cleanupPolicy: 'compact,delete',
+      cleanupPolicy: 'delete,compact',
       deleteRetentionMs: 86400000,
       minCompactionLagMs: 0,
       maxCompactionLagMs: Number.POSITIVE_INFINITY,

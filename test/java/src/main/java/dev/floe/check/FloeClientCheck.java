@@ -30,6 +30,10 @@ public final class FloeClientCheck {
           need(rest, 1);
           json = AdminCheck.run(rest[0]);
           break;
+        case "admin-apis":
+          need(rest, 1);
+          json = AdminApisCheck.run(rest[0]);
+          break;
         case "group-consume":
           need(rest, 4);
           json = GroupConsumeCheck.run(rest[0], rest[1], rest[2], Integer.parseInt(rest[3]));
@@ -67,6 +71,7 @@ public final class FloeClientCheck {
   private static void usage() {
     System.err.println("usage: FloeClientCheck produce-consume <bootstrap> <topic> <codec>\n"
         + "       FloeClientCheck admin <bootstrap>\n"
+        + "       FloeClientCheck admin-apis <bootstrap>\n"
         + "       FloeClientCheck group-consume <bootstrap> <topic> <group> <expectedCount>\n"
         + "       FloeClientCheck member <bootstrap> <topic> <group> [assignor=..] [instance=..] [session=ms] [client=..]");
     System.exit(2);
