@@ -3,26 +3,20 @@ import { crc32c } from '@node-rs/crc32';
 import {
   ATTRIBUTES,
   BASE_OFFSET,
-  BASE_SEQUENCE,
-  BATCH_LENGTH,
   CRC,
   CRC_START,
   HEADER_SIZE,
-  LAST_OFFSET_DELTA,
-  LOG_OVERHEAD,
-  MAGIC,
   MAX_TIMESTAMP,
   PARTITION_LEADER_EPOCH,
-  PRODUCER_EPOCH,
-  PRODUCER_ID,
   TIMESTAMP_TYPE_BIT,
 } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { fsyncDir } from './atomic-file.js';
 import { scanBatches } from './batch-scan.js';
 import type { LogConfig } from './config.js';
 import type { EpochHistory } from './epoch-history.js';
 import { LogError } from './errors.js';
-import { readInt64, writeFully, writeInt64 } from './file-io.js';
+import { writeFully, writeInt64 } from './file-io.js';
 import type { FsyncScheduler } from './fsync-scheduler.js';
 import { loadLog } from './log-loader.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -101,6 +95,8 @@ interface Commit {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The append path's walk (synchronous, so one cursor serves every log). */
+const appendWalk = new BatchCursor();
 const MAX_SEGMENT_BYTES = 0x7fffffff; // index positions are int32
 const SNAPSHOTS_KEPT = 3;
 const DEFAULT_PRODUCER_EXPIRATION_MS = 86400000;
@@ -708,30 +704,34 @@ export class PartitionLog {
   /** Splits an append into batches with the sanity checks the write path relies on. */
   private parseAppend(data: Buffer): ParsedBatch[] {
     const out: ParsedBatch[] = [];
-    let pos = 0;
     if (data.length === 0) throw new LogError('CORRUPT_MESSAGE', 'empty append');
-    while (pos < data.length) {
-      if (data.length - pos < HEADER_SIZE) throw new LogError('CORRUPT_MESSAGE', `truncated batch header at byte ${pos}`);
-      const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-      if (size < HEADER_SIZE || pos + size > data.length) throw new LogError('CORRUPT_MESSAGE', `bad batch length at byte ${pos}`);
-      if (data.readInt8(pos + MAGIC) !== 2) throw new LogError('CORRUPT_MESSAGE', `unsupported magic at byte ${pos}`);
+    const c = appendWalk.reset(data);
+    while (c.next()) {
+      const pos = c.position;
+      const size = c.size;
+      if (c.magic !== 2) throw new LogError('CORRUPT_MESSAGE', `unsupported magic at byte ${pos}`);
       if (size > this.config.maxMessageBytes) {
         throw new LogError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
       }
-      const lastOffsetDelta = data.readInt32BE(pos + LAST_OFFSET_DELTA);
+      const lastOffsetDelta = c.lastOffsetDelta;
       if (lastOffsetDelta < 0) throw new LogError('CORRUPT_MESSAGE', `negative lastOffsetDelta at byte ${pos}`);
       out.push({
         pos,
         size,
         lastOffsetDelta,
-        attributes: data.readInt16BE(pos + ATTRIBUTES),
-        maxTimestamp: readInt64(data, pos + MAX_TIMESTAMP),
-        producerId: readInt64(data, pos + PRODUCER_ID),
-        producerEpoch: data.readInt16BE(pos + PRODUCER_EPOCH),
-        baseSequence: data.readInt32BE(pos + BASE_SEQUENCE),
+        attributes: c.attributes,
+        maxTimestamp: c.maxTimestamp,
+        producerId: c.producerId,
+        producerEpoch: c.producerEpoch,
+        baseSequence: c.baseSequence,
       });
-      pos += size;
     }
+    if (c.stop !== 'end') {
+      const pos = c.position;
+      if (c.available < HEADER_SIZE) throw new LogError('CORRUPT_MESSAGE', `truncated batch header at byte ${pos}`);
+      throw new LogError('CORRUPT_MESSAGE', `bad batch length at byte ${pos}`);
+    }
+    c.reset(EMPTY);
     if (data.length > Math.min(this.config.segmentBytes, MAX_SEGMENT_BYTES)) {
       throw new LogError('MESSAGE_TOO_LARGE', `append of ${data.length} bytes exceeds segment.bytes ${this.config.segmentBytes}`);
     }
