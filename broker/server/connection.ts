@@ -93,6 +93,7 @@ export class KafkaConnection {
         this.queuedBytes = 0;
         this.clearReceiveTimer();
         this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
         this.memoryPaused = false;
         this.account();
         hooks.closed(this);
@@ -139,6 +140,7 @@ export class KafkaConnection {
       this.queuedBytes = 0;
       this.clearReceiveTimer();
       this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
       this.account();
       // Keep reading (and discarding) so the peer's FIN is seen and close completes.
       if (this.paused || this.memoryPaused) {
@@ -198,6 +200,7 @@ export class KafkaConnection {
     const memory = this.opts.memory;
     if (memory === undefined || this.memoryPaused || this.closedFlag || this.draining || this.poison !== null) return;
     if (memory.mayRead(this.held())) return;
+    if (this.decoder.pendingBytes > 0 && memory.claimLane(this.resumeForMemory)) return;
     this.memoryPaused = true;
     this.socket.pause();
     memory.wait(this.resumeForMemory, this.heldNow);
@@ -211,8 +214,14 @@ export class KafkaConnection {
 
   private trackReceive(completedFrame: boolean): void {
     const ms = this.opts.receiveTimeoutMs ?? 0;
-    if (ms <= 0) return;
-    if (completedFrame || this.decoder.pendingBytes === 0) this.clearReceiveTimer();
+    if (ms <= 0) {
+      if (completedFrame || this.decoder.pendingBytes === 0) this.opts.memory?.releaseLane(this.resumeForMemory);
+      return;
+    }
+    if (completedFrame || this.decoder.pendingBytes === 0) {
+      this.clearReceiveTimer();
+      this.opts.memory?.releaseLane(this.resumeForMemory);
+    }
     if (this.decoder.pendingBytes > 0 && this.receiveTimer === undefined) {
       this.receiveTimer = setTimeout(this.onReceiveTimeout, ms);
       this.receiveTimer.unref();
@@ -391,6 +400,7 @@ export class KafkaConnection {
     this.queuedBytes = 0;
     this.clearReceiveTimer();
     this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
     this.memoryPaused = false;
     this.account();
     this.socket.pause();

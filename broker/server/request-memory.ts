@@ -8,6 +8,11 @@
  * eighth (at most 64 MiB) is kept for connections holding under 1 MiB, so clients holding big
  * partial frames cannot starve small requests (they can still be starved until the receive
  * timeout closes the holders, which frees the budget).
+ *
+ * One connection at a time may finish its partial frame over the budget (the "lane"), so
+ * partial frames that together exceed the budget cannot wait for each other forever; Kafka
+ * gets the same by reserving a frame's declared size before reading it. Worst case is the
+ * budget plus one socket.request.max.bytes frame plus a chunk per connection.
  */
 export class RequestMemory {
   used = 0;
@@ -45,6 +50,19 @@ export class RequestMemory {
   }
 
   /** `own` reports the waiter's holding when it is considered for waking. */
+  private lane: (() => void) | null = null;
+
+  /** Lets the caller finish its current frame over the budget; false if another one does. */
+  claimLane(owner: () => void): boolean {
+    if (this.lane !== null && this.lane !== owner) return false;
+    this.lane = owner;
+    return true;
+  }
+
+  releaseLane(owner: () => void): void {
+    if (this.lane === owner) this.lane = null;
+  }
+
   wait(resume: () => void, own: () => number): void {
     this.waiting.set(resume, own);
   }
