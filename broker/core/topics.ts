@@ -22,12 +22,50 @@ export const MAX_TOPIC_NAME = 249;
 /** Kafka's controller refuses more partitions than this in one request. */
 export const MAX_PARTITIONS_PER_REQUEST = 10_000;
 
+/** A name as it may appear in a message: clients can send megabytes of it. */
+export function shownName(name: string): string {
+  const MAX = 64;
+  return name.length <= MAX ? name : `${name.slice(0, MAX)}... (${name.length} characters)`;
+}
+
 export function validateTopicName(name: string): string | null {
   if (name.length === 0) return 'Topic name is illegal, it can\'t be empty';
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."';
-  if (name.length > MAX_TOPIC_NAME) return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME} characters, topic name: ${name}`;
-  if (!LEGAL.test(name)) return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  if (name.length > MAX_TOPIC_NAME) return `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME} characters, topic name: ${shownName(name)}`;
+  if (!LEGAL.test(name)) return `Topic name "${shownName(name)}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
   return null;
+}
+
+/** Floe's own topics (tables, bridges) are created in-process only. */
+export const FLOE_INTERNAL_PREFIX = '_floe.';
+
+/**
+ * Why a client may not create `name`, or null. Kafka refuses creating its internal topics
+ * (INVALID_REQUEST, "Creation of internal topic ... is prohibited."); Floe reserves every
+ * `__` name (Metadata reports them as internal) and its own `_floe.` prefix as well.
+ */
+export function reservedTopicName(name: string): string | null {
+  if (name.startsWith('__')) return `Creation of internal topic ${shownName(name)} is prohibited: names starting with '__' are reserved.`;
+  if (name.startsWith(FLOE_INTERNAL_PREFIX)) return `Creation of internal topic ${shownName(name)} is prohibited: names starting with '${FLOE_INTERNAL_PREFIX}' are reserved for Floe.`;
+  return null;
+}
+
+const ERRNO_MESSAGES: Record<string, string> = {
+  EMFILE: 'the broker ran out of file descriptors (EMFILE)',
+  ENFILE: 'the system ran out of file descriptors (ENFILE)',
+  ENOSPC: 'the broker\'s disk is full (ENOSPC)',
+  EDQUOT: 'the broker\'s disk quota is exhausted (EDQUOT)',
+  EPERM: 'the broker may not write its data directory (EPERM)',
+  EACCES: 'the broker may not write its data directory (EACCES)',
+  EROFS: 'the broker\'s data directory is read-only (EROFS)',
+  EIO: 'the broker hit a disk I/O error (EIO)',
+};
+
+/** A message for clients about an unexpected failure: no internal paths or stack details. */
+export function clientErrorMessage(err: unknown, what: string): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const reason = code !== undefined ? (ERRNO_MESSAGES[code] ?? `a storage error (${code})`) : 'an internal error';
+  return `${what} failed: ${reason}; see the broker log.`;
 }
 
 export interface CreateTopicSpec {
@@ -125,13 +163,16 @@ export class TopicManager {
     }
   }
 
-  /** Returns the topic, creating it with broker defaults when auto-creation is on. */
+  /**
+   * Returns the topic, creating it with broker defaults when auto-creation is on. Only Kafka
+   * clients' requests (Metadata, Produce) come here, so reserved names are never auto-created.
+   */
   async ensure(name: string): Promise<TopicRecord | undefined> {
     const t = this.store.getTopic(name);
     if (t) return t;
     const pending = this.creating.get(name);
     if (pending) return pending;
-    if (!this.config.autoCreateTopics || validateTopicName(name)) return undefined;
+    if (!this.config.autoCreateTopics || validateTopicName(name) || reservedTopicName(name)) return undefined;
     try {
       return await this.create({ name, partitions: -1, replicationFactor: -1, configs: {} });
     } catch (err) {

@@ -127,3 +127,15 @@ describe('limit settings', () => {
     expect(byName.get('floe.max.partitions')?.value).toBe('7');
   });
 });
+
+describe('client-facing messages', () => {
+  it('turn storage errors into messages without internal paths', async () => {
+    const { clientErrorMessage, shownName } = await import('../../broker/core/topics.js');
+    const err = Object.assign(new Error("EMFILE: too many open files, open '/srv/floe/data/topics/t/0/00000000000000000000.log'"), { code: 'EMFILE' });
+    const msg = clientErrorMessage(err, 'Creating topic t');
+    expect(msg).toContain('EMFILE');
+    expect(msg).not.toContain('/srv');
+    expect(clientErrorMessage(new TypeError('x at /srv/a.js'), 'Creating topic t')).not.toContain('/srv');
+    expect(shownName('y'.repeat(1_000_000)).length).toBeLessThan(100);
+  });
+});
