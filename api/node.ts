@@ -1,6 +1,7 @@
 // One Floe node: the broker state plus its Kafka listener. The HTTP API mounts beside it.
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../broker/config/broker-config.js';
+import { parseConnectionOverrides } from '../broker/config/connection-overrides.js';
 import { KafkaServer } from '../broker/server/index.js';
 import { RequestDispatcher } from '../broker/handlers/dispatch.js';
 import { Broker } from '../broker/core/broker.js';
@@ -26,6 +27,11 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Floe
     handler: (frame, conn) => dispatcher.dispatch(frame, conn),
     maxRequestBytes: config.socketRequestMaxBytes,
     idleTimeoutMs: config.connectionsMaxIdleMs,
+    maxQueuedRequestBytes: config.queuedMaxRequestBytes,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    maxConnectionsPerIpOverrides: parseConnectionOverrides(config.maxConnectionsPerIpOverrides),
+    requestReceiveTimeoutMs: config.requestReceiveTimeoutMs,
     logger: log,
   });
   const kafka = await server.listen();

@@ -84,6 +84,11 @@ export async function resolveAuth(dataDir: string, opts: AuthOptions = {}, env: 
   return { enabled, digests: [digest(token)], source: 'generated', generatedToken: token, tokenFile };
 }
 
+/** The startup line for a generated token: where it is, never the token (logs are shared and kept). */
+export function generatedTokenNotice(settings: AuthSettings): string {
+  return `HTTP API token generated and stored in ${settings.tokenFile ?? TOKEN_FILE} (readable by this user only); set FLOE_API_TOKENS or FLOE_HTTP_AUTH=off to change`;
+}
+
 /** Routes reachable without a token (probes). */
 const OPEN = new Set(['/healthz', '/readyz']);
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { Logger } from 'pino';
 import type { Broker } from '../../broker/core/broker.js';
 import { buildHttpApp } from './app.js';
-import { resolveAuth, type AuthOptions } from './auth.js';
+import { generatedTokenNotice, resolveAuth, type AuthOptions } from './auth.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -53,7 +53,7 @@ export async function startHttpServer(broker: Broker, log: Logger, opts: HttpSer
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   if (auth.source === 'generated') {
     // Shown once, when the token file is created; later starts reuse the file silently.
-    log.warn({ tokenFile: auth.tokenFile }, `HTTP API token generated: ${auth.generatedToken} (stored in ${auth.tokenFile}; set FLOE_API_TOKENS or FLOE_HTTP_AUTH=off to change)`);
+    log.warn({ tokenFile: auth.tokenFile }, generatedTokenNotice(auth));
   }
   log.info({ url, auth: auth.source }, 'http api listening');
   return {

@@ -162,10 +162,22 @@ export class LocalControlStore implements ControlStore {
     return first;
   }
 
-  /** Serializes writes; each one persists the whole (small) document. */
+  /** A write queued behind the running one; later changes join it instead of adding their own. */
+  private queued: Promise<void> | null = null;
+
+  /**
+   * Serializes writes; each persists the whole document, snapshotted when the write starts, so
+   * changes made while one runs (100 topics of one CreateTopics) share the next write instead of
+   * rewriting a document that grows with every topic once per change.
+   */
   private persist(): Promise<void> {
-    const snapshot = JSON.stringify(this.state, null, 1);
-    this.writing = this.writing.then(() => writeFileAtomic(this.path, snapshot));
-    return this.writing;
+    if (this.queued !== null) return this.queued;
+    const next = this.writing.then(() => {
+      this.queued = null;
+      return writeFileAtomic(this.path, JSON.stringify(this.state, null, 1));
+    });
+    this.queued = next;
+    this.writing = next;
+    return next;
   }
 }

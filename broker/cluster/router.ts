@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../core/broker.js';
 import { LogError } from '../log/index.js';
-import { BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { LeaseLostError } from './lease-lost-error.js';
 import { partitionLeaseKey } from './control-store.js';
@@ -45,14 +45,11 @@ const MAX_BACKOFF_MS = 1_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-/** Offsets a buffer of back-to-back v2 batches takes (sum of lastOffsetDelta + 1). */
+/** Offsets a buffer of back-to-back v2 batches takes (sum of lastOffsetDelta + 1 over its whole batches). */
 export function recordSlots(batches: Buffer): number {
-  let pos = 0;
+  const c = new BatchCursor().reset(batches);
   let n = 0;
-  while (pos + LAST_OFFSET_DELTA + 4 <= batches.length) {
-    n += batches.readInt32BE(pos + LAST_OFFSET_DELTA) + 1;
-    pos += batches.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-  }
+  while (c.next()) n += c.lastOffsetDelta + 1;
   return n;
 }
 

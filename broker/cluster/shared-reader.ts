@@ -4,7 +4,8 @@
 // sealed segment therefore stay invisible).
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BASE_OFFSET, BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
+import { BASE_OFFSET, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { parseSegmentFile, segmentPath, type ParsedSegmentFile } from '../log/segment-files.js';
 import { META_FILE } from '../log/partition-meta.js';
 import { LogError } from '../log/index.js';
@@ -13,11 +14,17 @@ import { splitFencedSegments } from './fenced-segments.js';
 const EMPTY = Buffer.alloc(0);
 /** One position checkpoint per this many bytes scanned, per segment file. */
 const CHECKPOINT_BYTES = 256 << 10;
-/** The v2 batch header with no records. */
-const MIN_BATCH_BYTES = 61;
 /** Header scans (timestamp lookups) read segment files in chunks of this size. */
 const SCAN_CHUNK = 1 << 20;
 const HEADER_BYTES = MAX_TIMESTAMP + 8;
+/** Enough of a header for a batch's length and offsets. */
+const HEAD_BYTES = LAST_OFFSET_DELTA + 4;
+
+/** Points `c` at the batch whose first bytes `head` holds; false if its length is invalid. */
+function peek(c: BatchCursor, head: Buffer): boolean {
+  c.reset(head);
+  return c.next() || c.stop === 'torn';
+}
 
 /** One stored batch as a header scan sees it. */
 interface BatchHead {
@@ -142,6 +149,7 @@ export class SharedPartitionReader {
       let pos = 0;
       let expect = 0;
       let maxTimestamp = -1;
+      const c = new BatchCursor();
       while (pos < size) {
         if (pos + HEADER_BYTES > bufPos + bufLen) {
           if (pos + HEADER_BYTES > size) return { complete: false, maxTimestamp };
@@ -149,17 +157,25 @@ export class SharedPartitionReader {
           bufLen = (await fh.read(buf, 0, Math.min(buf.length, size - pos), pos)).bytesRead;
           if (bufLen < HEADER_BYTES) return { complete: false, maxTimestamp };
         }
-        const at = pos - bufPos;
-        const batchSize = buf.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD;
-        const base = Number(buf.readBigInt64BE(at + BASE_OFFSET));
-        const last = base + buf.readInt32BE(at + LAST_OFFSET_DELTA);
-        if (last >= bound) return { complete: true, maxTimestamp };
-        if (batchSize < MIN_BATCH_BYTES || base < expect || last < base || pos + batchSize > size) return { complete: false, maxTimestamp };
-        expect = last + 1;
-        const ts = Number(buf.readBigInt64BE(at + MAX_TIMESTAMP));
-        if (ts > maxTimestamp) maxTimestamp = ts;
-        if (!visit({ base, last, maxTimestamp: ts })) return { complete: false, maxTimestamp };
-        pos += batchSize;
+        // Headers only: a batch the chunk cuts is used if its header is in it.
+        c.reset(buf, pos - bufPos, bufLen);
+        for (;;) {
+          const inChunk = c.next();
+          pos = bufPos + c.position;
+          if (!inChunk && (c.stop === 'end' || c.available < HEADER_BYTES)) break;
+          const base = c.baseOffset;
+          const last = c.lastOffset;
+          if (last >= bound) return { complete: true, maxTimestamp };
+          if (c.stop === 'corrupt' || base < expect || last < base || pos + c.size > size) return { complete: false, maxTimestamp };
+          expect = last + 1;
+          const ts = c.maxTimestamp;
+          if (ts > maxTimestamp) maxTimestamp = ts;
+          if (!visit({ base, last, maxTimestamp: ts })) return { complete: false, maxTimestamp };
+          if (!inChunk) {
+            pos += c.size;
+            break;
+          }
+        }
       }
       return { complete: true, maxTimestamp };
     } finally {
@@ -215,35 +231,34 @@ export class SharedPartitionReader {
       let buf = Buffer.alloc(Math.max(0, want));
       const { bytesRead } = await fh.read(buf, 0, buf.length, start);
       buf = buf.subarray(0, bytesRead);
-      let used = 0;
+      const c = new BatchCursor().reset(buf);
       let expect = 0;
-      for (;;) {
-        if (used + LAST_OFFSET_DELTA + 4 > buf.length) {
-          // Every byte of the file up to its end was a whole batch below the bound.
-          if (start + used === size) return { data: buf.subarray(0, used), complete: true };
-          if (used > 0 || !minOne) break;
-          // The first batch is larger than maxBytes: send it whole anyway.
-          const head = Buffer.alloc(LAST_OFFSET_DELTA + 4);
-          const r = await fh.read(head, 0, head.length, start);
-          if (r.bytesRead < head.length) break;
-          const batchSize = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-          if (Number(head.readBigInt64BE(BASE_OFFSET)) + head.readInt32BE(LAST_OFFSET_DELTA) >= bound || batchSize < MIN_BATCH_BYTES || start + batchSize > size) break;
-          return { data: await this.readWhole(fh, start, batchSize), complete: false };
-        }
-        const batchSize = buf.readInt32BE(used + BATCH_LENGTH) + LOG_OVERHEAD;
-        const base = Number(buf.readBigInt64BE(used + BASE_OFFSET));
-        const last = base + buf.readInt32BE(used + LAST_OFFSET_DELTA);
-        if (last >= bound) return { data: buf.subarray(0, used), complete: true };
+      while (c.next()) {
+        const base = c.baseOffset;
+        const last = c.lastOffset;
+        if (last >= bound) return { data: buf.subarray(0, c.position), complete: true };
         // A hole or a fenced writer's bytes past a truncation: offsets must keep growing.
-        if (batchSize < MIN_BATCH_BYTES || base < expect || last < base) break;
+        if (base < expect || last < base) return { data: buf.subarray(0, c.position), complete: false };
         expect = last + 1;
-        if (used + batchSize > buf.length) {
-          if (used > 0 || !minOne || start + batchSize > size) break;
-          return { data: await this.readWhole(fh, start, batchSize), complete: false };
-        }
-        used += batchSize;
       }
-      return { data: buf.subarray(0, used), complete: false };
+      const used = c.position;
+      if (c.available < HEAD_BYTES) {
+        // Every byte of the file up to its end was a whole batch below the bound.
+        if (start + used === size) return { data: buf.subarray(0, used), complete: true };
+        if (used > 0 || !minOne) return { data: buf.subarray(0, used), complete: false };
+        // The first batch is larger than maxBytes: send it whole anyway.
+        const head = Buffer.alloc(HEAD_BYTES);
+        const r = await fh.read(head, 0, head.length, start);
+        if (r.bytesRead < head.length || !peek(c, head) || c.lastOffset >= bound || start + c.size > size) return { data: EMPTY, complete: false };
+        return { data: await this.readWhole(fh, start, c.size), complete: false };
+      }
+      // The window cuts a batch (or holds bytes that are not one) whose header it holds.
+      const base = c.baseOffset;
+      const last = c.lastOffset;
+      if (last >= bound) return { data: buf.subarray(0, used), complete: true };
+      if (c.stop === 'corrupt' || base < expect || last < base) return { data: buf.subarray(0, used), complete: false };
+      if (used > 0 || !minOne || start + c.size > size) return { data: buf.subarray(0, used), complete: false };
+      return { data: await this.readWhole(fh, start, c.size), complete: false };
     } finally {
       await fh.close();
     }
@@ -270,7 +285,8 @@ export class SharedPartitionReader {
       }
     }
     let pos = cps[lo]!.position;
-    const head = Buffer.alloc(LAST_OFFSET_DELTA + 4);
+    const head = Buffer.alloc(HEAD_BYTES);
+    const c = new BatchCursor();
     if (lo > 0) {
       // The file may have been truncated and rewritten since (a takeover): trust a checkpoint
       // only if the batch it names is still there.
@@ -284,17 +300,16 @@ export class SharedPartitionReader {
     let prevBase = -1;
     while (pos + head.length <= size) {
       const { bytesRead } = await fh.read(head, 0, head.length, pos);
-      if (bytesRead < head.length) return 'hole';
-      const batchBase = Number(head.readBigInt64BE(BASE_OFFSET));
-      const batchSize = head.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-      if (batchSize < MIN_BATCH_BYTES || batchBase < prevBase) return 'hole';
+      if (bytesRead < head.length || !peek(c, head)) return 'hole';
+      const batchBase = c.baseOffset;
+      if (batchBase < prevBase) return 'hole';
       prevBase = batchBase;
       if (pos - lastCp >= CHECKPOINT_BYTES && batchBase > cps[cps.length - 1]!.offset) {
         cps.push({ offset: batchBase, position: pos });
         lastCp = pos;
       }
-      if (batchBase + head.readInt32BE(LAST_OFFSET_DELTA) >= offset) return pos;
-      pos += batchSize;
+      if (c.lastOffset >= offset) return pos;
+      pos += c.size;
     }
     return pos === size ? 'end' : 'hole';
   }

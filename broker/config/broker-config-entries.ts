@@ -30,6 +30,12 @@ const BROKER_ENTRY_NAMES: ReadonlyArray<{ name: string; key: BrokerConfigKey; ty
   { name: 'log.level', key: 'logLevel', type: 'STRING' },
   // May carry a database password.
   { name: 'control', key: 'control', type: 'PASSWORD', sensitive: true },
+  { name: 'queued.max.request.bytes', key: 'queuedMaxRequestBytes', type: 'LONG' },
+  { name: 'max.connections', key: 'maxConnections', type: 'INT' },
+  { name: 'max.connections.per.ip', key: 'maxConnectionsPerIp', type: 'INT' },
+  { name: 'max.connections.per.ip.overrides', key: 'maxConnectionsPerIpOverrides', type: 'STRING' },
+  { name: 'floe.request.receive.timeout.ms', key: 'requestReceiveTimeoutMs', type: 'LONG' },
+  { name: 'floe.max.partitions', key: 'maxPartitions', type: 'INT' },
 ];
 
 function sourceOf(config: BrokerConfig, key: BrokerConfigKey): ConfigSourceName {

@@ -1,4 +1,5 @@
 import { parseBoolean, parseInteger, parseNonEmptyString, show } from './value-parsers.js';
+import { parseConnectionOverrides } from './connection-overrides.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -47,6 +48,16 @@ export interface BrokerConfigValues {
   httpAuth: boolean;
   /** Accepted HTTP API tokens, comma-separated; default: <data>/api-token, generated on first start. */
   apiTokens: string | undefined;
+  /** Bytes of partial and unanswered request frames over all connections; -1 = unbounded. */
+  queuedMaxRequestBytes: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  /** 'ip:limit,...' (see parseConnectionOverrides). */
+  maxConnectionsPerIpOverrides: string;
+  /** A request whose first byte arrived must be complete within this; <= 0 disables. */
+  requestReceiveTimeoutMs: number;
+  /** Partitions this broker holds over all topics. */
+  maxPartitions: number;
 }
 
 export type BrokerConfigKey = keyof BrokerConfigValues;
@@ -193,6 +204,42 @@ export const BROKER_CONFIG_SPECS: { readonly [K in BrokerConfigKey]: KeySpec<Bro
   heartbeatMs: { default: undefined, parse: int(1, INT32_MAX), doc: 'Cluster mode: lease renewal period (default: lease TTL / 4).', valueName: '<ms>' },
   httpAuth: { default: true, parse: bool, doc: 'Require a bearer token on the HTTP API (on|off; off only for local use).', valueName: '<on|off>' },
   apiTokens: { default: undefined, parse: parseNonEmptyString, doc: 'Comma-separated HTTP API tokens (default: <data-dir>/api-token, generated on first start).', valueName: '<tokens>' },
+  // Kafka's default is -1 (unbounded); ~41 clients holding 100 MiB partial frames would then take 4 GiB.
+  queuedMaxRequestBytes: {
+    default: 512 * 1024 * 1024,
+    parse: (raw) => {
+      const n = parseInteger(raw, -1, LONG_MAX);
+      if (n === 0) throw new Error('0 would stop all reading (use -1 for unbounded)');
+      return n;
+    },
+    doc: 'Bytes of partial and unanswered request frames held over all connections (-1 = unbounded); above it the broker stops reading sockets.',
+    valueName: '<bytes>',
+  },
+  maxConnections: { default: INT32_MAX, parse: int(0, INT32_MAX), doc: 'Kafka connections accepted at once; more are closed at accept.', valueName: '<n>' },
+  maxConnectionsPerIp: { default: INT32_MAX, parse: int(0, INT32_MAX), doc: 'Kafka connections accepted at once from one IP address; more are closed at accept.', valueName: '<n>' },
+  maxConnectionsPerIpOverrides: {
+    default: '',
+    parse: (raw) => {
+      parseConnectionOverrides(raw);
+      return typeof raw === 'string' ? raw.trim() : '';
+    },
+    doc: 'Per-IP exceptions to max.connections.per.ip, e.g. "127.0.0.1:200,10.0.0.5:50" (IP literals only).',
+    valueName: '<ip:n,...>',
+  },
+  requestReceiveTimeoutMs: {
+    default: 30_000,
+    parse: int(-1, LONG_MAX),
+    doc: 'Close a connection whose request is not complete this long after its first byte (a trickle keeps connections.max.idle.ms from firing). -1 or 0 = never.',
+    valueName: '<ms>',
+    aliases: ['floe.request.receive.timeout.ms'],
+  },
+  maxPartitions: {
+    default: 100_000,
+    parse: int(1, INT32_MAX),
+    doc: 'Partitions this broker holds over all topics; CreateTopics/CreatePartitions beyond it fail with POLICY_VIOLATION.',
+    valueName: '<n>',
+    aliases: ['floe.max.partitions'],
+  },
 };
 
 export const BROKER_CONFIG_KEYS = Object.keys(BROKER_CONFIG_SPECS) as BrokerConfigKey[];

@@ -35,3 +35,4 @@ export {
   type TimestampType,
   type TopicLogConfig,
 } from './topic-config.js';
+export { normalizeIp, parseConnectionOverrides } from './connection-overrides.js';

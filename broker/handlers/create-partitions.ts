@@ -1,7 +1,7 @@
 import { readCreatePartitionsRequest, writeCreatePartitionsResponse, type CreatePartitionsRequest, type CreatePartitionsRequestCreatePartitionsTopic, type CreatePartitionsResponse, type CreatePartitionsResponseCreatePartitionsTopicResult } from '../protocol/generated/create-partitions.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
-import { TopicError } from '../core/topics.js';
+import { clientErrorMessage, shownName, TopicError } from '../core/topics.js';
 import type { RequestContext } from './types.js';
 import { defineHandler } from './types.js';
 
@@ -14,7 +14,7 @@ async function grow(t: CreatePartitionsRequestCreatePartitionsTopic, validateOnl
   const ok: Result = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null };
   const fail = (errorCode: number, errorMessage: string): Result => ({ ...ok, errorCode, errorMessage });
   const rec = broker.topics.get(t.name);
-  if (!rec) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+  if (!rec) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${shownName(t.name)}' does not exist.`);
   if (t.count > MAX_PARTITIONS) return fail(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${t.count} exceeds the limit of ${MAX_PARTITIONS}.`);
   // Placement is decided by leases, not by the client; only the shape of an assignment is checked.
   if (t.assignments !== null && t.count > rec.partitions) {
@@ -30,7 +30,7 @@ async function grow(t: CreatePartitionsRequestCreatePartitionsTopic, validateOnl
   } catch (err) {
     if (err instanceof TopicError) return fail(err.code, err.message);
     ctx.log.error({ err, topic: t.name }, 'create partitions failed');
-    return fail(ErrorCode.UNKNOWN_SERVER_ERROR, (err as Error).message);
+    return fail(ErrorCode.UNKNOWN_SERVER_ERROR, clientErrorMessage(err, `Adding partitions to ${t.name}`));
   }
 }
 

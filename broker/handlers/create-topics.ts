@@ -2,7 +2,7 @@ import { readCreateTopicsRequest, writeCreateTopicsResponse, type CreateTopicsRe
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { describeTopicConfig, configSourceId } from '../config/topic-config.js';
-import { TopicError } from '../core/topics.js';
+import { clientErrorMessage, reservedTopicName, shownName, TopicError, validateTopicName } from '../core/topics.js';
 import { defineHandler } from './types.js';
 
 type Result = Input<CreateTopicsResponseCreatableTopicResult>;
@@ -20,7 +20,12 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
     const topics = await Promise.all(
       req.topics.map(async (t): Promise<Result> => {
         const base: Result = { name: t.name, errorCode: ErrorCode.NONE, errorMessage: null, numPartitions: -1, replicationFactor: -1, configs: null };
-        if ((seen.get(t.name) ?? 0) > 1) return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client ${ctx.clientId} contains multiple entries for the topic ${t.name}` };
+        if ((seen.get(t.name) ?? 0) > 1) return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Create topics request from client ${ctx.clientId} contains multiple entries for the topic ${shownName(t.name)}` };
+        // Name checks first: every later message may echo the name.
+        const badName = validateTopicName(t.name);
+        if (badName !== null) return { ...base, errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, errorMessage: badName };
+        const reserved = reservedTopicName(t.name);
+        if (reserved !== null) return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: reserved };
         if (t.assignments.length > 0 && (t.numPartitions !== -1 || t.replicationFactor !== -1)) {
           return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.' };
         }
@@ -48,7 +53,7 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         } catch (err) {
           if (err instanceof TopicError) return { ...base, errorCode: err.code, errorMessage: err.message };
           ctx.log.error({ err, topic: t.name }, 'create topic failed');
-          return { ...base, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: (err as Error).message };
+          return { ...base, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: clientErrorMessage(err, `Creating topic ${t.name}`) };
         }
       }),
     );

@@ -1,6 +1,6 @@
 import { readFetchRequest, writeFetchResponse, type FetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../protocol/generated/fetch.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import { BATCH_LENGTH, countRecords, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
+import { BatchCursor, countRecords } from '../protocol/records/batch-iterator.js';
 import type { Input } from '../protocol/primitives/codec-helpers.js';
 import { LogError, type PartitionLog } from '../log/index.js';
 import { defineHandler, type RequestContext } from './types.js';
@@ -63,15 +63,24 @@ function resolveTargets(req: FetchRequest, ctx: RequestContext): Target[] {
 /** Partitions read at once within one Fetch; bounds the reads queued on libuv's thread pool. */
 const MAX_PARALLEL_READS = 16;
 
+const EMPTY = Buffer.alloc(0);
+/** Reused by every Fetch (the walks are synchronous): no allocation per batch or per call. */
+const walk = new BatchCursor();
+
 /** Bytes of the largest prefix of whole batches in `data` that fits in `limit`. */
 function wholeBatchesWithin(data: Buffer, limit: number): number {
-  let pos = 0;
-  while (pos + LOG_OVERHEAD <= data.length) {
-    const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-    if (size < LOG_OVERHEAD || pos + size > limit || pos + size > data.length) break;
-    pos += size;
-  }
-  return pos;
+  walk.reset(data, 0, limit);
+  while (walk.next());
+  const keep = walk.position;
+  walk.reset(EMPTY);
+  return keep;
+}
+
+/** Bytes of the first batch if `data` holds it whole, else 0. */
+function firstBatchSize(data: Buffer): number {
+  const keep = walk.reset(data).next() ? walk.size : 0;
+  walk.reset(EMPTY);
+  return keep;
 }
 
 type ReadOutcome = { data: Buffer } | { error: number };
@@ -150,7 +159,7 @@ async function readAll(targets: Target[], maxBytes: number): Promise<{ parts: Pa
       if (data.length > cap) {
         // Read with the wave's budget; partitions before this one may have used part of it.
         let keep = wholeBatchesWithin(data, cap);
-        if (keep === 0 && bytes === 0) keep = wholeBatchesWithin(data, data.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD);
+        if (keep === 0 && bytes === 0) keep = firstBatchSize(data);
         if (keep < data.length) {
           if (keep === 0 && readPool.owns(data)) readPool.give(data);
           data = keep === 0 ? Buffer.alloc(0) : data.subarray(0, keep);

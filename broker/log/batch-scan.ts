@@ -1,14 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { crc32c } from '@node-rs/crc32';
-import {
-  BATCH_LENGTH,
-  CRC_START,
-  HEADER_SIZE,
-  LOG_OVERHEAD,
-  MAGIC,
-  readBatchHeader,
-  type BatchHeader,
-} from '../protocol/records/batch-header.js';
+import { CRC_START, HEADER_SIZE, type BatchHeader } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { readAt } from './file-io.js';
 
 export type ScanStop = 'end' | 'torn' | 'corrupt' | 'stopped';
@@ -56,38 +49,56 @@ export async function scanBatches(
   let bufStart = 0;
   let pos = start;
   let expect = opts.nextOffset ?? 0;
+  const c = new BatchCursor();
   const ensure = async (need: number): Promise<void> => {
     if (pos >= bufStart && pos + need <= bufStart + buf.length) return;
     buf = await readAt(fh, pos, Math.min(Math.max(need, chunk), end - pos));
     bufStart = pos;
   };
+  let need = HEADER_SIZE;
   while (pos < end) {
     const avail = end - pos;
     if (avail < HEADER_SIZE) return { end: pos, stop: 'torn', reason: `${avail} trailing bytes at ${pos}` };
-    await ensure(HEADER_SIZE);
-    let o = pos - bufStart;
-    const size = buf.readInt32BE(o + BATCH_LENGTH) + LOG_OVERHEAD;
-    if (size < HEADER_SIZE) return { end: pos, stop: 'corrupt', reason: `batch length ${size} at ${pos}` };
-    if (size > avail) return { end: pos, stop: 'torn', reason: `batch of ${size} bytes at ${pos} past end ${end}` };
-    const magic = buf.readInt8(o + MAGIC);
-    if (magic !== 2) return { end: pos, stop: 'corrupt', reason: `magic ${magic} at ${pos}` };
-    const h = readBatchHeader(buf, o);
-    if (h.lastOffsetDelta < 0 || h.baseOffset < expect || (opts.contiguous === true && h.baseOffset !== expect)) {
-      return { end: pos, stop: 'corrupt', reason: `offset ${h.baseOffset} (expected >= ${expect}) at ${pos}` };
-    }
-    if (opts.endOffset !== undefined && h.baseOffset + h.lastOffsetDelta >= opts.endOffset) return { end: pos, stop: 'end', reason: 'offset bound' };
-    let bytes: Buffer | null = null;
-    if (whole) {
-      await ensure(size);
-      o = pos - bufStart;
-      bytes = buf.subarray(o, o + size);
-      if (opts.verifyCrc === true && crc32c(bytes.subarray(CRC_START)) !== h.crc) {
-        return { end: pos, stop: 'corrupt', reason: `CRC mismatch at ${pos}` };
+    await ensure(need);
+    need = HEADER_SIZE;
+    // The batches the chunk holds; the first one it cuts is read again (whole or its header).
+    c.reset(buf, pos - bufStart, end - bufStart);
+    for (;;) {
+      const inChunk = c.next();
+      pos = bufStart + c.position;
+      if (!inChunk) {
+        if (c.stop === 'end' || end - pos < HEADER_SIZE) break;
+        if (c.stop === 'corrupt') return { end: pos, stop: 'corrupt', reason: `batch length ${c.size} at ${pos}` };
+        if (c.size > end - pos) return { end: pos, stop: 'torn', reason: `batch of ${c.size} bytes at ${pos} past end ${end}` };
+        if (c.available < HEADER_SIZE) break;
+        if (whole) {
+          need = c.size;
+          break;
+        }
+        // Headers only: this batch runs past the chunk but not past `end`.
+      }
+      const size = c.size;
+      const magic = c.magic;
+      if (magic !== 2) return { end: pos, stop: 'corrupt', reason: `magic ${magic} at ${pos}` };
+      const h = c.header();
+      if (h.lastOffsetDelta < 0 || h.baseOffset < expect || (opts.contiguous === true && h.baseOffset !== expect)) {
+        return { end: pos, stop: 'corrupt', reason: `offset ${h.baseOffset} (expected >= ${expect}) at ${pos}` };
+      }
+      if (opts.endOffset !== undefined && h.baseOffset + h.lastOffsetDelta >= opts.endOffset) return { end: pos, stop: 'end', reason: 'offset bound' };
+      let bytes: Buffer | null = null;
+      if (whole) {
+        bytes = c.bytes();
+        if (opts.verifyCrc === true && crc32c(bytes.subarray(CRC_START)) !== h.crc) {
+          return { end: pos, stop: 'corrupt', reason: `CRC mismatch at ${pos}` };
+        }
+      }
+      if (visit(h, pos, size, bytes) === false) return { end: pos, stop: 'stopped', reason: 'visitor' };
+      expect = h.baseOffset + h.lastOffsetDelta + 1;
+      if (!inChunk) {
+        pos += size;
+        break;
       }
     }
-    if (visit(h, pos, size, bytes) === false) return { end: pos, stop: 'stopped', reason: 'visitor' };
-    expect = h.baseOffset + h.lastOffsetDelta + 1;
-    pos += size;
   }
   return { end: pos, stop: 'end', reason: '' };
 }

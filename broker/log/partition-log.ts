@@ -1,46 +1,20 @@
-import { open, readdir, truncate, unlink } from 'node:fs/promises';
-import { crc32c } from '@node-rs/crc32';
-import {
-  ATTRIBUTES,
-  BASE_OFFSET,
-  BASE_SEQUENCE,
-  BATCH_LENGTH,
-  CRC,
-  CRC_START,
-  HEADER_SIZE,
-  LAST_OFFSET_DELTA,
-  LOG_OVERHEAD,
-  MAGIC,
-  MAX_TIMESTAMP,
-  PARTITION_LEADER_EPOCH,
-  PRODUCER_EPOCH,
-  PRODUCER_ID,
-  TIMESTAMP_TYPE_BIT,
-} from '../protocol/records/batch-header.js';
-import { fsyncDir } from './atomic-file.js';
-import { scanBatches } from './batch-scan.js';
+import { AppendPipeline } from './append-pipeline.js';
 import type { LogConfig } from './config.js';
 import type { EpochHistory } from './epoch-history.js';
 import { LogError } from './errors.js';
-import { readInt64, writeFully, writeInt64 } from './file-io.js';
 import type { FsyncScheduler } from './fsync-scheduler.js';
 import { loadLog } from './log-loader.js';
+import { activeSegment, type AppendResult, type LogState, sizeBytes, SNAPSHOTS_KEPT } from './log-state.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { PartitionMetaStore } from './partition-meta.js';
 import { pruneProducerSnapshots, writeProducerSnapshot } from './producer-snapshot.js';
-import type { ProducerBatch, ProducerInfo, ProducerStateManager } from './producer-state.js';
-import { parseSegmentFile, segmentPath, type ParsedSegmentFile } from './segment-files.js';
+import type { ProducerInfo } from './producer-state.js';
+import { deleteRecordsBefore, enforceRetention, type RetentionDeps } from './retention.js';
 import { SegmentRewrite } from './segment-rewrite.js';
-import { Segment } from './segment.js';
+import type { Segment } from './segment.js';
+import { truncateLogTo } from './truncate-log.js';
 
-export interface AppendResult {
-  baseOffset: number;
-  lastOffset: number;
-  /** -1 unless the topic uses LogAppendTime. */
-  logAppendTime: number;
-  logStartOffset: number;
-  duplicate: boolean;
-}
+export type { AppendResult } from './log-state.js';
 
 export interface PartitionLogOptions {
   config: LogConfig;
@@ -71,65 +45,21 @@ export interface SealedSegmentInfo {
   maxTimestamp: number;
 }
 
-interface ParsedBatch extends ProducerBatch {
-  pos: number;
-  size: number;
-}
-
-interface AppendItem {
-  kind: 'append';
-  data: Buffer;
-  now: number;
-  resolve: (r: AppendResult) => void;
-  reject: (e: Error) => void;
-}
-
-interface TaskItem {
-  kind: 'task';
-  run: () => Promise<void>;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-/** Appends written together and made durable by one sync. */
-interface Commit {
-  endOffset: number;
-  done: boolean;
-  waiters: Array<{ item: AppendItem; result: AppendResult }>;
-  durable: Promise<void>;
-  settle: (err?: Error) => void;
-}
-
 const EMPTY = Buffer.alloc(0);
-const MAX_SEGMENT_BYTES = 0x7fffffff; // index positions are int32
-const SNAPSHOTS_KEPT = 3;
-const DEFAULT_PRODUCER_EXPIRATION_MS = 86400000;
 
 /**
  * The durable log of one topic-partition: segment files of Kafka v2 batches stored exactly as
- * they will be served. Appends are serialized, grouped and acknowledged after fdatasync; the
- * high watermark never passes durable data.
+ * they will be served. Appends are serialized, grouped and acknowledged after fdatasync
+ * (append-pipeline.ts); the high watermark never passes durable data. Retention lives in
+ * retention.ts; this class is the facade over the shared state.
  */
 export class PartitionLog {
-  private config: LogConfig;
-  private readonly syncer: FsyncScheduler;
-  private readonly logger: Logger;
+  private readonly s: LogState;
+  private readonly pipeline: AppendPipeline;
+  private readonly retention: RetentionDeps;
   private readonly metaStore: PartitionMetaStore;
-  private readonly producerState: ProducerStateManager;
   private readonly epochs: EpochHistory;
-  private segments: Segment[];
-  private startOffset: number;
-  private endOffset: number;
-  private hw: number;
-  private epoch: number;
-  private queue: Array<AppendItem | TaskItem> = [];
-  private draining = false;
-  /** The running drain loop: abandon() waits for it before closing the files it writes. */
-  private drained: Promise<void> = Promise.resolve();
-  private commits: Commit[] = [];
   private readonly listeners = new Set<() => void>();
-  private failure: Error | null = null;
-  private readonly beforeAck: ((endOffset: number) => Promise<void>) | undefined;
   private readonly checkLease: (() => Promise<void>) | undefined;
   private closing: Promise<void> | null = null;
   private readonly background = new Set<Promise<unknown>>();
@@ -140,19 +70,31 @@ export class PartitionLog {
     opts: PartitionLogOptions,
     loaded: Awaited<ReturnType<typeof loadLog>>,
   ) {
-    this.config = opts.config;
-    this.syncer = opts.syncer;
-    this.logger = opts.logger ?? silentLogger;
-    this.epoch = opts.leaderEpoch;
-    this.beforeAck = opts.beforeAck;
+    this.s = {
+      dir,
+      config: opts.config,
+      logger: opts.logger ?? silentLogger,
+      producerState: loaded.producers,
+      epoch: opts.leaderEpoch,
+      segments: loaded.segments,
+      startOffset: loaded.logStartOffset,
+      endOffset: loaded.logEndOffset,
+      hw: loaded.logEndOffset,
+    };
     this.checkLease = opts.checkLease;
     this.metaStore = loaded.metaStore;
-    this.producerState = loaded.producers;
     this.epochs = loaded.epochs;
-    this.segments = loaded.segments;
-    this.startOffset = loaded.logStartOffset;
-    this.endOffset = loaded.logEndOffset;
-    this.hw = loaded.logEndOffset;
+    this.pipeline = new AppendPipeline(this.s, {
+      syncer: opts.syncer,
+      beforeAck: opts.beforeAck,
+      advanced: () => this.notifyAdvance(),
+      track: (p) => this.track(p),
+    });
+    this.retention = {
+      checkLease: opts.checkLease,
+      saveStart: () => this.saveMeta(undefined, true),
+      retire: (doomed) => this.retireAll(doomed),
+    };
   }
 
   static async open(dir: string, opts: PartitionLogOptions): Promise<PartitionLog> {
@@ -166,37 +108,37 @@ export class PartitionLog {
   }
 
   get logStartOffset(): number {
-    return this.startOffset;
+    return this.s.startOffset;
   }
   /** Next offset to assign (includes data not yet durable). */
   get logEndOffset(): number {
-    return this.endOffset;
+    return this.s.endOffset;
   }
   /** End of the durable data. */
   get highWatermark(): number {
-    return this.hw;
+    return this.s.hw;
   }
   get leaderEpoch(): number {
-    return this.epoch;
+    return this.s.epoch;
   }
   /** Last stable offset: the high watermark held back by the earliest open transaction. */
   get lastStableOffset(): number {
-    const first = this.producerState.firstUnstableOffset();
-    return first === null ? this.hw : Math.min(first, this.hw);
+    const first = this.s.producerState.firstUnstableOffset();
+    return first === null ? this.s.hw : Math.min(first, this.s.hw);
   }
 
   /** A new epoch makes the next append start a new segment named for it. */
   setLeaderEpoch(epoch: number): Promise<void> {
-    return this.runTask(async () => {
-      if (epoch < this.epoch) throw new Error(`leader epoch ${epoch} is older than ${this.epoch}`);
-      this.epoch = epoch;
-      if (this.epochs.assign(epoch, this.endOffset)) await this.saveMeta();
+    return this.pipeline.runTask(async () => {
+      if (epoch < this.s.epoch) throw new Error(`leader epoch ${epoch} is older than ${this.s.epoch}`);
+      this.s.epoch = epoch;
+      if (this.epochs.assign(epoch, this.s.endOffset)) await this.saveMeta();
     });
   }
 
   updateConfig(config: LogConfig): void {
-    this.config = config;
-    for (const s of this.segments) s.indexIntervalHint = config.indexIntervalBytes;
+    this.s.config = config;
+    for (const s of this.s.segments) s.indexIntervalHint = config.indexIntervalBytes;
   }
 
   /**
@@ -204,12 +146,10 @@ export class PartitionLog {
    * resolves once the data is fsync'd and the high watermark covers it.
    */
   append(batches: Buffer, opts?: { now?: number }): Promise<AppendResult> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+    const failure = this.pipeline.failure;
+    if (failure !== null) return Promise.reject(failure);
     if (this.closing !== null) return Promise.reject(new LogError('KAFKA_STORAGE_ERROR', `log ${this.dir} is closed`));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ kind: 'append', data: batches, now: opts?.now ?? Date.now(), resolve, reject });
-      this.kick();
-    });
+    return this.pipeline.append(batches, opts?.now ?? Date.now());
   }
 
   /**
@@ -218,12 +158,12 @@ export class PartitionLog {
    * `alloc` supplies read buffers (a pool); the result may be a view of one of them.
    */
   async read(offset: number, maxBytes: number, opts?: { minOneBatch?: boolean; upTo?: number; alloc?: (n: number) => Buffer }): Promise<Buffer> {
-    const upTo = opts?.upTo ?? this.hw;
-    if (offset < this.startOffset || offset > this.endOffset) {
-      throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.startOffset}, ${this.endOffset}]`);
+    const upTo = opts?.upTo ?? this.s.hw;
+    if (offset < this.s.startOffset || offset > this.s.endOffset) {
+      throw new LogError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside [${this.s.startOffset}, ${this.s.endOffset}]`);
     }
     if (offset >= upTo) return EMPTY;
-    const segs = this.segments.slice(this.segmentIndexFor(offset));
+    const segs = this.s.segments.slice(this.segmentIndexFor(offset));
     for (const s of segs) s.acquire();
     try {
       const parts: Buffer[] = [];
@@ -252,15 +192,15 @@ export class PartitionLog {
 
   /** First batch (below the high watermark) whose maxTimestamp >= ts; batch granularity. */
   async offsetForTimestamp(ts: number): Promise<{ offset: number; timestamp: number } | null> {
-    const segs = this.segments.slice();
+    const segs = this.s.segments.slice();
     for (const s of segs) s.acquire();
     try {
       for (const seg of segs) {
         if (seg.maxTimestamp < ts) continue;
         const hit = await seg.findTimestamp(ts);
         if (hit === null) continue;
-        if (hit.offset >= this.hw) return null;
-        return { offset: Math.max(hit.offset, this.startOffset), timestamp: hit.timestamp };
+        if (hit.offset >= this.s.hw) return null;
+        return { offset: Math.max(hit.offset, this.s.startOffset), timestamp: hit.timestamp };
       }
       return null;
     } finally {
@@ -271,7 +211,7 @@ export class PartitionLog {
   /** Base offset and timestamp of the batch holding the largest timestamp; (-1, -1) if empty. */
   async maxTimestamp(): Promise<{ offset: number; timestamp: number }> {
     let best = { offset: -1, timestamp: -1 };
-    for (const s of this.segments) {
+    for (const s of this.s.segments) {
       if (s.maxTimestamp > best.timestamp) best = { offset: s.offsetOfMaxTimestamp, timestamp: s.maxTimestamp };
     }
     return best;
@@ -279,77 +219,37 @@ export class PartitionLog {
 
   /** Kafka's OffsetForLeaderEpoch: the largest epoch <= `epoch` and where it ends. */
   endOffsetForEpoch(epoch: number): { leaderEpoch: number; endOffset: number } {
-    return this.epochs.endOffsetFor(epoch, this.endOffset);
+    return this.epochs.endOffsetFor(epoch, this.s.endOffset);
   }
 
   /** DeleteRecords: moves the log start (at most to the high watermark); returns the new start. */
-  async deleteRecordsBefore(offset: number): Promise<number> {
-    if (offset < 0 || offset > this.hw) {
-      throw new LogError('OFFSET_OUT_OF_RANGE', `cannot delete before ${offset}: high watermark is ${this.hw}`);
-    }
-    if (offset <= this.startOffset) return this.startOffset;
-    await this.checkLease?.();
-    this.startOffset = offset;
-    await this.saveMeta(undefined, true);
-    const doomed: Segment[] = [];
-    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) doomed.push(this.segments.shift()!);
-    await this.retireAll(doomed);
-    return this.startOffset;
+  deleteRecordsBefore(offset: number): Promise<number> {
+    return deleteRecordsBefore(this.s, offset, this.retention);
   }
 
   /** Deletes whole sealed segments past retention.ms or retention.bytes; returns bytes freed. */
-  async enforceRetention(now: number): Promise<number> {
-    this.producerState.expire(now, this.config.producerIdExpirationMs ?? DEFAULT_PRODUCER_EXPIRATION_MS);
-    if (this.retentionCount(now) === 0) return 0;
-    await this.checkLease?.();
-    // Counted again: appends or compaction may have changed the segments during the check.
-    const count = this.retentionCount(now);
-    if (count === 0) return 0;
-    const doomed = this.segments.splice(0, count);
-    this.startOffset = Math.max(this.startOffset, this.segments[0]!.baseOffset);
-    await this.saveMeta(undefined, true);
-    await this.retireAll(doomed);
-    const freed = doomed.reduce((n, s) => n + s.size, 0);
-    this.logger.info({ dir: this.dir, segments: count, bytes: freed, logStartOffset: this.startOffset }, 'retention deleted segments');
-    return freed;
-  }
-
-  /** How many leading sealed segments are past retention.ms or retention.bytes. */
-  private retentionCount(now: number): number {
-    const { retentionMs, retentionBytes } = this.config;
-    let count = 0;
-    let excess = retentionBytes >= 0 ? this.sizeBytes() - retentionBytes : 0;
-    // Never the active segment, and never past the high watermark.
-    while (count < this.segments.length - 1 && this.segments[count + 1]!.baseOffset <= this.hw) {
-      const seg = this.segments[count]!;
-      const newest = seg.maxTimestamp >= 0 ? seg.maxTimestamp : seg.lastModifiedMs;
-      const expired = retentionMs >= 0 && now - newest > retentionMs;
-      const oversize = retentionBytes >= 0 && excess - seg.size >= 0;
-      if (!expired && !oversize) break;
-      excess -= seg.size;
-      count++;
-    }
-    return count;
+  enforceRetention(now: number): Promise<number> {
+    return enforceRetention(this.s, now, this.retention);
   }
 
   producers(): ProducerInfo[] {
-    return this.producerState.list();
+    return this.s.producerState.list();
   }
 
   /** Bytes in all segments (including appends not yet durable). */
   sizeBytes(): number {
-    return this.segments.reduce((n, s) => n + s.size, 0);
+    return sizeBytes(this.s);
   }
 
   segmentCount(): number {
-    return this.segments.length;
+    return this.s.segments.length;
   }
 
   /** Sealed segments, oldest first, for compaction. */
   sealedSegments(): SealedSegmentInfo[] {
-    return this.segments.slice(0, -1).map((s, i) => ({
+    return this.s.segments.slice(0, -1).map((s, i) => ({
       baseOffset: s.baseOffset,
-      nextOffset: this.segments[i + 1]!.baseOffset,
+      nextOffset: this.s.segments[i + 1]!.baseOffset,
       leaderEpoch: s.epoch,
       sizeBytes: s.size,
       maxTimestamp: s.maxTimestamp,
@@ -373,37 +273,37 @@ export class PartitionLog {
    */
   rewriteSegments(baseOffsets: number[]): SegmentRewrite {
     const run = baseOffsets.map((b) => this.sealedSegment(b));
-    const first = this.segments.indexOf(run[0]!);
+    const first = this.s.segments.indexOf(run[0]!);
     run.forEach((s, i) => {
-      if (this.segments[first + i] !== s) throw new Error('segments to rewrite must be contiguous and in order');
+      if (this.s.segments[first + i] !== s) throw new Error('segments to rewrite must be contiguous and in order');
     });
-    const endOffset = this.segments[first + run.length]!.baseOffset;
-    return new SegmentRewrite(this.dir, run, endOffset, this.config.indexIntervalBytes, (old, fresh) => this.swapSegments(old, fresh));
+    const endOffset = this.s.segments[first + run.length]!.baseOffset;
+    return new SegmentRewrite(this.s.dir, run, endOffset, this.s.config.indexIntervalBytes, (old, fresh) => this.swapSegments(old, fresh));
   }
 
   /** Waits until everything appended so far is durable and writes the active indexes. */
   flush(): Promise<void> {
-    return this.runTask(async () => {
-      await this.settled();
-      await this.activeSegment().writeIndexes();
+    return this.pipeline.runTask(async () => {
+      await this.pipeline.settled();
+      await activeSegment(this.s).writeIndexes();
     });
   }
 
   /** Graceful close: drains appends, persists indexes, producer state and a clean-shutdown mark. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.runTask(() => this.settled()).catch(() => {});
+      await this.pipeline.runTask(() => this.pipeline.settled()).catch(() => {});
       await Promise.allSettled([...this.background]);
-      const active = this.activeSegment();
-      if (this.failure === null && (await this.stillLeads())) {
+      const active = activeSegment(this.s);
+      if (this.pipeline.failure === null && (await this.stillLeads())) {
         await active.writeIndexes();
-        await writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON(), this.epoch);
-        await pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT);
+        await writeProducerSnapshot(this.s.dir, this.s.endOffset, this.s.producerState.toJSON(), this.s.epoch);
+        await pruneProducerSnapshots(this.s.dir, SNAPSHOTS_KEPT);
         await this.saveMeta({ activeBaseOffset: active.baseOffset, activeSize: active.size }, true);
       }
       for (const s of this.retiring) s.expedite();
       await Promise.allSettled([...this.retiring].map((s) => s.removed));
-      await Promise.all(this.segments.map((s) => s.closeHandle()));
+      await Promise.all(this.s.segments.map((s) => s.closeHandle()));
       this.listeners.clear();
     })();
     return this.closing;
@@ -415,7 +315,7 @@ export class PartitionLog {
       await this.checkLease?.();
       return true;
     } catch (err) {
-      this.logger.warn({ dir: this.dir, err }, 'lease lost before close: no clean-shutdown mark written');
+      this.s.logger.warn({ dir: this.s.dir, err }, 'lease lost before close: no clean-shutdown mark written');
       return false;
     }
   }
@@ -425,18 +325,11 @@ export class PartitionLog {
    * its lease, whose files now belong to the next writer. Pending appends fail with `reason`.
    */
   abandon(reason: Error): Promise<void> {
-    if (this.failure === null) this.failure = reason;
+    this.pipeline.fence(reason);
     this.closing ??= (async () => {
-      for (const item of this.queue.splice(0)) item.reject(reason);
-      for (const c of this.commits) {
-        for (const w of c.waiters) w.item.reject(reason);
-        c.settle(reason);
-      }
-      this.commits = [];
-      // A write in flight still uses the handles.
-      await this.drained.catch(() => {});
+      await this.pipeline.abandon(reason);
       await Promise.allSettled([...this.background]);
-      await Promise.all(this.segments.map((s) => s.closeHandle()));
+      await Promise.all(this.s.segments.map((s) => s.closeHandle()));
       this.listeners.clear();
     })();
     return this.closing;
@@ -448,66 +341,8 @@ export class PartitionLog {
    * Used at takeover to seal the previous writer's epoch at its last acknowledged offset.
    * Returns the bytes dropped.
    */
-  static async truncateTo(dir: string, endOffset: number, logger: Logger = silentLogger): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
-    const files = names
-      .map(parseSegmentFile)
-      .filter((f): f is ParsedSegmentFile => f !== null && f.kind === 'log' && f.suffix === '')
-      .sort((a, b) => a.baseOffset - b.baseOffset || a.epoch - b.epoch);
-    let dropped = 0;
-    const remove = async (f: ParsedSegmentFile): Promise<void> => {
-      for (const kind of ['log', 'index', 'timeindex'] as const) await unlink(segmentPath(dir, f.baseOffset, f.epoch, kind)).catch(() => {});
-    };
-    // Whole segments past the end go; the first one is kept (emptied) so the log keeps its start.
-    while (files.length > 1 && files[files.length - 1]!.baseOffset >= endOffset) {
-      const f = files.pop()!;
-      dropped += (await open(segmentPath(dir, f.baseOffset, f.epoch, 'log'), 'r').then(async (fh) => {
-        try {
-          return (await fh.stat()).size;
-        } finally {
-          await fh.close();
-        }
-      }).catch(() => 0));
-      await remove(f);
-    }
-    const last = files[files.length - 1];
-    if (last !== undefined) {
-      const path = segmentPath(dir, last.baseOffset, last.epoch, 'log');
-      const fh = await open(path, 'r+');
-      try {
-        const size = (await fh.stat()).size;
-        let cut = size;
-        if (last.baseOffset >= endOffset) cut = 0;
-        else {
-          const res = await scanBatches(fh, 0, size, {}, (h, position) => {
-            if (h.baseOffset >= endOffset) {
-              cut = position;
-              return false;
-            }
-            return true;
-          });
-          if (res.stop !== 'stopped') cut = res.end;
-        }
-        if (cut < size) {
-          await fh.truncate(cut);
-          await fh.datasync();
-          dropped += size - cut;
-          // Indexes may point past the cut; they are rebuilt on open.
-          for (const kind of ['index', 'timeindex'] as const) await truncate(segmentPath(dir, last.baseOffset, last.epoch, kind), 0).catch(() => {});
-        }
-      } finally {
-        await fh.close();
-      }
-    }
-    await fsyncDir(dir);
-    if (dropped > 0) logger.warn({ dir, endOffset, dropped }, 'truncated the log to the sealed end of the previous epoch');
-    return dropped;
+  static truncateTo(dir: string, endOffset: number, logger: Logger = silentLogger): Promise<number> {
+    return truncateLogTo(dir, endOffset, logger);
   }
 
   /** Called whenever the high watermark advances; returns an unsubscribe function. */
@@ -518,307 +353,32 @@ export class PartitionLog {
     };
   }
 
-  // ---- write path -------------------------------------------------------------------------
-
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = true;
-    this.drained = this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        const head = this.queue[0]!;
-        if (head.kind === 'task') {
-          this.queue.shift();
-          try {
-            await head.run();
-            head.resolve();
-          } catch (err) {
-            head.reject(err as Error);
-          }
-          continue;
-        }
-        let n = 0;
-        while (n < this.queue.length && this.queue[n]!.kind === 'append') n++;
-        const group = this.queue.splice(0, n) as AppendItem[];
-        try {
-          await this.writeGroup(group);
-        } catch (err) {
-          // E.g. the files were closed under it (abandon): fail the log, never the process.
-          this.fail(err as Error);
-          for (const it of group) it.reject(this.failure!);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** Runs `run` after every earlier queued append has been written, before later ones. */
-  private runTask(run: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ kind: 'task', run, resolve, reject });
-      this.kick();
-    });
-  }
-
-  /** Writes a group of appends with one gather write and requests one sync for them. */
-  private async writeGroup(items: AppendItem[]): Promise<void> {
-    if (this.failure !== null) {
-      for (const it of items) it.reject(this.failure);
-      return;
-    }
-    const waiters: Commit['waiters'] = [];
-    let seg = this.activeSegment();
-    let bufs: Buffer[] = [];
-    let bufStart = seg.size;
-    let wrote = false;
-    try {
-      for (const item of items) {
-        let batches: ParsedBatch[];
-        let dup: { firstOffset: number; lastOffset: number } | null;
-        try {
-          batches = this.parseAppend(item.data);
-          if (this.mustRoll(seg, item, batches)) {
-            if (bufs.length > 0) {
-              await writeFully(seg.writeHandle, bufs, bufStart);
-              seg.writtenSize = seg.size;
-              bufs = [];
-            }
-            await this.roll(item.now);
-            seg = this.activeSegment();
-            bufStart = seg.size;
-            wrote = false;
-          }
-          dup = this.producerState.check(batches);
-        } catch (err) {
-          if (!(err instanceof LogError)) throw err;
-          item.reject(err);
-          continue;
-        }
-        if (dup !== null) {
-          const result = { baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logAppendTime: -1, logStartOffset: this.startOffset, duplicate: true };
-          waiters.push({ item, result });
-          continue;
-        }
-        const baseOffset = this.endOffset;
-        const logAppendTime = this.assign(item.data, batches, seg, item.now);
-        bufs.push(item.data);
-        wrote = true;
-        const result = { baseOffset, lastOffset: this.endOffset - 1, logAppendTime, logStartOffset: this.startOffset, duplicate: false };
-        waiters.push({ item, result });
-      }
-      if (bufs.length > 0) {
-        await writeFully(seg.writeHandle, bufs, bufStart);
-        seg.writtenSize = seg.size;
-      }
-    } catch (err) {
-      this.fail(err as Error);
-      for (const it of items) it.reject(this.failure!);
-      return;
-    }
-    // Abandoned (lease lost) while writing: nothing written now may be acknowledged.
-    if (this.failure !== null) {
-      for (const it of items) it.reject(this.failure);
-      return;
-    }
-    if (waiters.length === 0) return;
-    const commit = this.newCommit(waiters);
-    this.commits.push(commit);
-    const sync = wrote ? this.syncer.sync(seg.writeHandle) : Promise.resolve();
-    const gate = this.beforeAck;
-    sync.then(
-      () => {
-        if (gate === undefined) {
-          commit.done = true;
-          this.advance();
-          return;
-        }
-        gate(commit.endOffset).then(
-          () => {
-            commit.done = true;
-            this.advance();
-          },
-          (err: Error) => this.fail(err, true),
-        );
-      },
-      (err: Error) => this.fail(err),
-    );
-  }
-
-  private newCommit(waiters: Commit['waiters']): Commit {
-    let settle!: (err?: Error) => void;
-    const durable = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    durable.catch(() => {});
-    return { endOffset: this.endOffset, done: false, waiters, durable, settle };
-  }
-
-  /** Resolves, in order, every commit whose sync finished and moves the high watermark. */
-  private advance(): void {
-    let moved = false;
-    while (this.commits.length > 0 && this.commits[0]!.done) {
-      const c = this.commits.shift()!;
-      if (c.endOffset > this.hw) {
-        this.hw = c.endOffset;
-        moved = true;
-      }
-      for (const w of c.waiters) {
-        w.result.logStartOffset = this.startOffset;
-        w.item.resolve(w.result);
-      }
-      c.settle();
-    }
-    if (!moved) return;
+  private notifyAdvance(): void {
     for (const l of this.listeners) {
       try {
         l();
       } catch (err) {
-        this.logger.warn({ err }, 'high watermark listener threw');
+        this.s.logger.warn({ err }, 'high watermark listener threw');
       }
     }
-  }
-
-  /**
-   * A failed write or sync leaves memory and disk out of step: the log goes offline. `fenced`:
-   * the commit gate refused (the writer lost its lease); its error is passed on as is.
-   */
-  private fail(err: Error, fenced = false): void {
-    if (this.failure === null) {
-      this.failure = fenced ? err : new LogError('KAFKA_STORAGE_ERROR', `log ${this.dir} failed: ${err.message}`);
-      if (fenced) this.logger.warn({ dir: this.dir, err: err.message }, 'partition log fenced; it accepts no more appends');
-      else this.logger.error({ dir: this.dir, err }, 'partition log failed; it accepts no more appends');
-    }
-    for (const c of this.commits) {
-      for (const w of c.waiters) w.item.reject(this.failure);
-      c.settle(this.failure);
-    }
-    this.commits = [];
-  }
-
-  /** Resolves when every commit so far is durable (or the log failed). */
-  private async settled(): Promise<void> {
-    const last = this.commits[this.commits.length - 1];
-    if (last !== undefined) await last.durable.catch(() => {});
-  }
-
-  /** Splits an append into batches with the sanity checks the write path relies on. */
-  private parseAppend(data: Buffer): ParsedBatch[] {
-    const out: ParsedBatch[] = [];
-    let pos = 0;
-    if (data.length === 0) throw new LogError('CORRUPT_MESSAGE', 'empty append');
-    while (pos < data.length) {
-      if (data.length - pos < HEADER_SIZE) throw new LogError('CORRUPT_MESSAGE', `truncated batch header at byte ${pos}`);
-      const size = data.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-      if (size < HEADER_SIZE || pos + size > data.length) throw new LogError('CORRUPT_MESSAGE', `bad batch length at byte ${pos}`);
-      if (data.readInt8(pos + MAGIC) !== 2) throw new LogError('CORRUPT_MESSAGE', `unsupported magic at byte ${pos}`);
-      if (size > this.config.maxMessageBytes) {
-        throw new LogError('MESSAGE_TOO_LARGE', `batch of ${size} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`);
-      }
-      const lastOffsetDelta = data.readInt32BE(pos + LAST_OFFSET_DELTA);
-      if (lastOffsetDelta < 0) throw new LogError('CORRUPT_MESSAGE', `negative lastOffsetDelta at byte ${pos}`);
-      out.push({
-        pos,
-        size,
-        lastOffsetDelta,
-        attributes: data.readInt16BE(pos + ATTRIBUTES),
-        maxTimestamp: readInt64(data, pos + MAX_TIMESTAMP),
-        producerId: readInt64(data, pos + PRODUCER_ID),
-        producerEpoch: data.readInt16BE(pos + PRODUCER_EPOCH),
-        baseSequence: data.readInt32BE(pos + BASE_SEQUENCE),
-      });
-      pos += size;
-    }
-    if (data.length > Math.min(this.config.segmentBytes, MAX_SEGMENT_BYTES)) {
-      throw new LogError('MESSAGE_TOO_LARGE', `append of ${data.length} bytes exceeds segment.bytes ${this.config.segmentBytes}`);
-    }
-    return out;
-  }
-
-  private mustRoll(seg: Segment, item: AppendItem, batches: ParsedBatch[]): boolean {
-    if (seg.epoch !== this.epoch) return true;
-    if (seg.size === 0) return false;
-    if (seg.size + item.data.length > Math.min(this.config.segmentBytes, MAX_SEGMENT_BYTES)) return true;
-    // As Kafka: compare batch time with the segment's first batch, else wall time with creation.
-    const ts = this.config.timestampType === 'LogAppendTime' ? item.now : Math.max(...batches.map((b) => b.maxTimestamp));
-    const waited = seg.firstBatchTimestamp >= 0 && ts >= 0 ? ts - seg.firstBatchTimestamp : item.now - seg.createdMs;
-    return waited >= this.config.segmentMs;
-  }
-
-  /** Patches offsets, epoch (and LogAppendTime) into the batches and records them in memory. */
-  private assign(data: Buffer, batches: ParsedBatch[], seg: Segment, now: number): number {
-    const logAppendTime = this.config.timestampType === 'LogAppendTime';
-    let offset = this.endOffset;
-    let position = seg.size;
-    for (const b of batches) {
-      writeInt64(data, b.pos + BASE_OFFSET, offset);
-      data.writeInt32BE(this.epoch, b.pos + PARTITION_LEADER_EPOCH);
-      if (logAppendTime) {
-        b.attributes |= TIMESTAMP_TYPE_BIT;
-        b.maxTimestamp = now;
-        data.writeInt16BE(b.attributes, b.pos + ATTRIBUTES);
-        writeInt64(data, b.pos + MAX_TIMESTAMP, now);
-        data.writeUInt32BE(crc32c(data.subarray(b.pos + CRC_START, b.pos + b.size)), b.pos + CRC);
-      }
-      seg.onAppend(offset, offset + b.lastOffsetDelta, b.maxTimestamp, position, b.size, this.config.indexIntervalBytes);
-      this.producerState.apply(b, offset);
-      offset += b.lastOffsetDelta + 1;
-      position += b.size;
-    }
-    seg.size = position;
-    this.endOffset = offset;
-    return logAppendTime ? now : -1;
-  }
-
-  /**
-   * Seals the active segment and starts a new one at the log end. The old segment is synced
-   * first, so only the last segment can ever hold non-durable bytes (what recovery relies on).
-   */
-  private async roll(now: number): Promise<void> {
-    const old = this.activeSegment();
-    if (old.size === 0) {
-      // Nothing was written under the old name: replace the empty file instead of keeping it.
-      this.segments.pop();
-      await old.closeHandle();
-      await unlink(old.logPath);
-    } else {
-      await this.syncer.sync(old.writeHandle);
-      old.seal();
-      this.track(old.writeIndexes());
-    }
-    const seg = await Segment.create(this.dir, this.endOffset, this.epoch, now);
-    seg.indexIntervalHint = this.config.indexIntervalBytes;
-    await fsyncDir(this.dir);
-    this.segments.push(seg);
-    if (old.size > 0) {
-      this.track(writeProducerSnapshot(this.dir, this.endOffset, this.producerState.toJSON(), this.epoch).then(() => pruneProducerSnapshots(this.dir, SNAPSHOTS_KEPT)));
-    }
-    this.logger.debug({ dir: this.dir, baseOffset: this.endOffset, epoch: this.epoch }, 'rolled segment');
   }
 
   // ---- helpers ----------------------------------------------------------------------------
 
-  private activeSegment(): Segment {
-    return this.segments[this.segments.length - 1]!;
-  }
-
   private sealedSegment(baseOffset: number): Segment {
-    const seg = this.segments.find((s) => s.baseOffset === baseOffset);
-    if (seg === undefined || seg === this.activeSegment()) throw new Error(`no sealed segment at ${baseOffset}`);
+    const seg = this.s.segments.find((s) => s.baseOffset === baseOffset);
+    if (seg === undefined || seg === activeSegment(this.s)) throw new Error(`no sealed segment at ${baseOffset}`);
     return seg;
   }
 
   /** Index of the last segment whose base offset is <= offset (0 if none). */
   private segmentIndexFor(offset: number): number {
     let lo = 0;
-    let hi = this.segments.length - 1;
+    let hi = this.s.segments.length - 1;
     let found = 0;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.segments[mid]!.baseOffset <= offset) {
+      if (this.s.segments[mid]!.baseOffset <= offset) {
         found = mid;
         lo = mid + 1;
       } else {
@@ -831,23 +391,23 @@ export class PartitionLog {
   /** Writes partition.json; `checked`: the caller has just confirmed the lease itself. */
   private async saveMeta(cleanShutdown?: { activeBaseOffset: number; activeSize: number }, checked = false): Promise<void> {
     if (!checked) await this.checkLease?.();
-    return this.metaStore.save({ version: 1, logStartOffset: this.startOffset, epochs: this.epochs.toJSON(), ...(cleanShutdown ? { cleanShutdown } : {}) });
+    return this.metaStore.save({ version: 1, logStartOffset: this.s.startOffset, epochs: this.epochs.toJSON(), ...(cleanShutdown ? { cleanShutdown } : {}) });
   }
 
   private async retireAll(doomed: Segment[]): Promise<void> {
     for (const s of doomed) {
       this.retiring.add(s);
-      await s.retire(this.config.fileDeleteDelayMs);
+      await s.retire(this.s.config.fileDeleteDelayMs);
       s.removed?.then(
         () => this.retiring.delete(s),
-        (err: Error) => this.logger.warn({ dir: this.dir, err }, 'could not delete a segment'),
+        (err: Error) => this.s.logger.warn({ dir: this.s.dir, err }, 'could not delete a segment'),
       );
     }
   }
 
   /** Runs off the append path; failures only cost rebuild work on the next open. */
   private track(p: Promise<unknown>): void {
-    const t = p.catch((err: Error) => this.logger.warn({ dir: this.dir, err }, 'background write failed'));
+    const t = p.catch((err: Error) => this.s.logger.warn({ dir: this.s.dir, err }, 'background write failed'));
     this.background.add(t);
     void t.finally(() => this.background.delete(t));
   }
@@ -856,11 +416,11 @@ export class PartitionLog {
   private async swapSegments(old: Segment[], fresh: Segment[]): Promise<void> {
     // Old handles must be open before their files are renamed away.
     for (const s of old) await s.handle();
-    const at = this.segments.indexOf(old[0]!);
-    if (at < 0 || old.some((s, i) => this.segments[at + i] !== s) || at + old.length >= this.segments.length) {
+    const at = this.s.segments.indexOf(old[0]!);
+    if (at < 0 || old.some((s, i) => this.s.segments[at + i] !== s) || at + old.length >= this.s.segments.length) {
       throw new Error('segments changed while being rewritten');
     }
-    this.segments.splice(at, old.length, ...fresh);
+    this.s.segments.splice(at, old.length, ...fresh);
     await this.retireAll(old);
   }
 }

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
-import { BATCH_LENGTH, HEADER_SIZE, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
+import { HEADER_SIZE, LOG_OVERHEAD } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { readAt } from './file-io.js';
 import { segmentPath } from './segment-files.js';
 
@@ -28,14 +29,19 @@ export async function* sealedSegmentBatches(
       buf = await readAt(fh, pos, Math.min(Math.max(need, chunkBytes), end - pos));
       bufStart = pos;
     };
+    const c = new BatchCursor();
+    let need = LOG_OVERHEAD;
     while (pos < end) {
       if (end - pos < HEADER_SIZE) throw new Error(`${path}: ${end - pos} trailing bytes at ${pos}`);
-      await ensure(LOG_OVERHEAD);
-      const size = buf.readInt32BE(pos - bufStart + BATCH_LENGTH) + LOG_OVERHEAD;
-      if (size < HEADER_SIZE || pos + size > end) throw new Error(`${path}: bad batch length ${size} at ${pos}`);
-      await ensure(size);
-      yield buf.subarray(pos - bufStart, pos - bufStart + size);
-      pos += size;
+      await ensure(need);
+      need = LOG_OVERHEAD;
+      c.reset(buf, pos - bufStart, end - bufStart);
+      while (c.next()) yield c.bytes();
+      pos = bufStart + c.position;
+      if (c.stop === 'end' || end - pos < HEADER_SIZE) continue;
+      if (c.stop === 'corrupt' || pos + c.size > end) throw new Error(`${path}: bad batch length ${c.size} at ${pos}`);
+      // Cut by the chunk: read it whole next.
+      need = c.size > 0 ? c.size : LOG_OVERHEAD;
     }
   } finally {
     await fh.close();

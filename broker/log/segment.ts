@@ -1,5 +1,6 @@
 import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { LAST_OFFSET_DELTA, LOG_OVERHEAD, BATCH_LENGTH, HEADER_SIZE, MAX_TIMESTAMP } from '../protocol/records/batch-header.js';
+import { BatchCursor } from '../protocol/records/batch-iterator.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { scanBatches, type ScanResult } from './batch-scan.js';
 import { readAt, readInt64, writeFully } from './file-io.js';
@@ -8,6 +9,8 @@ import { segmentPath } from './segment-files.js';
 import { TimeIndex } from './time-index.js';
 
 const EMPTY = Buffer.alloc(0);
+/** Shared by every segment's reads: the walk over a read buffer is synchronous. */
+const walk = new BatchCursor();
 
 export interface SegmentRead {
   data: Buffer;
@@ -233,19 +236,19 @@ export class Segment {
     const fh = await this.handle();
     const want = Math.min(Math.max(maxBytes, 0), limit - position);
     const buf = want >= LOG_OVERHEAD ? await readAt(fh, position, want, alloc) : EMPTY;
-    let used = 0;
     let reachedUpTo = false;
-    while (used + LOG_OVERHEAD <= buf.length) {
-      const size = buf.readInt32BE(used + BATCH_LENGTH) + LOG_OVERHEAD;
-      // A hole: the file was cut back at a takeover and a fenced writer then wrote past the cut.
-      if (size < HEADER_SIZE) return { data: buf.subarray(0, used), exhausted: false, reachedUpTo: false };
-      if (used + size > buf.length) break;
-      if (readInt64(buf, used) + buf.readInt32BE(used + LAST_OFFSET_DELTA) >= upTo) {
+    walk.reset(buf);
+    while (walk.next()) {
+      if (walk.lastOffset >= upTo) {
         reachedUpTo = true;
         break;
       }
-      used += size;
     }
+    const used = walk.position;
+    const hole = walk.stop === 'corrupt';
+    walk.reset(EMPTY);
+    // A hole: the file was cut back at a takeover and a fenced writer then wrote past the cut.
+    if (hole) return { data: buf.subarray(0, used), exhausted: false, reachedUpTo: false };
     if (used === 0 && minOne && !reachedUpTo) {
       const head = await readAt(fh, position, Math.min(LAST_OFFSET_DELTA + 4, limit - position));
       if (head.length < LAST_OFFSET_DELTA + 4) return { data: EMPTY, exhausted: true, reachedUpTo: false };

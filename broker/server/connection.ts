@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameDecoder, FrameSizeError } from '../protocol/frame-decoder.js';
+import { ProtocolError } from '../protocol/primitives/reader.js';
+import type { LogLimiter } from './log-limiter.js';
+import type { RequestMemory } from './request-memory.js';
 import { ResponseOrder } from './response-order.js';
 import { takeReleaseHook } from './write-release.js';
 import type { BufferPool } from './buffer-pool.js';
@@ -16,6 +19,12 @@ export interface ConnectionOptions {
   framePool?: BufferPool;
   reusableFrame?: (frame: Buffer) => boolean;
   logger: Logger;
+  /** Broker-wide budget for request bytes held (queued.max.request.bytes). */
+  memory?: RequestMemory;
+  /** Close when a started frame is not complete within this; <= 0 disables. */
+  receiveTimeoutMs?: number;
+  /** Limits the warnings a peer can cause (shared by the server's connections). */
+  logLimiter?: LogLimiter;
 }
 
 /** What a connection reports back to its server. */
@@ -52,6 +61,15 @@ export class KafkaConnection {
   private closedFlag = false;
   /** Token of the first request whose handler failed: answer everything before it, then close. */
   private poison: number | null = null;
+  /** Bytes of decoded frames not yet dispatched, and of dispatched ones whose handler runs. */
+  private queuedBytes = 0;
+  private inflightBytes = 0;
+  /** What this connection last reported to the memory budget. */
+  private reportedBytes = 0;
+  /** Reading paused because the broker-wide request budget is used up. */
+  private memoryPaused = false;
+  /** Runs from the first byte of a frame until it is complete (the trickle defence). */
+  private receiveTimer: NodeJS.Timeout | undefined;
   /** 'drain' only fires above the stream's own mark, so ours must not be lower. */
   private readonly highWater: number;
   readonly closedPromise: Promise<void>;
@@ -72,6 +90,12 @@ export class KafkaConnection {
         this.closedFlag = true;
         this.queued = [];
         this.queuedHead = 0;
+        this.queuedBytes = 0;
+        this.clearReceiveTimer();
+        this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
+        this.memoryPaused = false;
+        this.account();
         hooks.closed(this);
         resolve();
       });
@@ -102,7 +126,8 @@ export class KafkaConnection {
       inFlight: this.order.size,
       queuedFrames: this.queued.length - this.queuedHead,
       writableLength: this.socket.writableLength,
-      paused: this.paused,
+      paused: this.paused || this.memoryPaused,
+      heldBytes: this.held(),
     };
   }
 
@@ -112,9 +137,15 @@ export class KafkaConnection {
       this.draining = true;
       this.queued = [];
       this.queuedHead = 0;
+      this.queuedBytes = 0;
+      this.clearReceiveTimer();
+      this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
+      this.account();
       // Keep reading (and discarding) so the peer's FIN is seen and close completes.
-      if (this.paused) {
+      if (this.paused || this.memoryPaused) {
         this.paused = false;
+        this.memoryPaused = false;
         this.socket.resume();
       }
       this.maybeEnd();
@@ -133,19 +164,100 @@ export class KafkaConnection {
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
-      if (err instanceof FrameSizeError) {
-        this.opts.logger.warn(
-          { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}`, size: err.size },
-          `closing kafka connection: ${err.message}`,
-        );
-      } else {
-        this.opts.logger.error({ conn: this.info.id, err }, 'closing kafka connection: frame decoding failed');
-      }
+      if (err instanceof FrameSizeError) this.peerWarn({ size: err.size }, `closing kafka connection: ${err.message}`);
+      else this.peerWarn({ err }, 'closing kafka connection: frame decoding failed');
       this.socket.destroy();
       return;
     }
-    for (const f of frames) this.queued.push(f);
+    for (const f of frames) {
+      this.queued.push(f);
+      this.queuedBytes += f.length;
+    }
+    this.trackReceive(frames.length > 0);
     this.pump();
+    this.account();
+    this.checkMemory();
+  }
+
+  /** Bytes of request frames this connection keeps in memory. */
+  private held(): number {
+    return (this.closedFlag || this.draining ? 0 : this.decoder.pendingBytes + this.queuedBytes) + this.inflightBytes;
+  }
+
+  private readonly heldNow = (): number => this.held();
+
+  private account(): void {
+    const memory = this.opts.memory;
+    if (memory === undefined) return;
+    const now = this.held();
+    if (now === this.reportedBytes) return;
+    const delta = now - this.reportedBytes;
+    this.reportedBytes = now;
+    memory.adjust(delta);
+  }
+
+  private checkMemory(): void {
+    const memory = this.opts.memory;
+    if (memory === undefined || this.memoryPaused || this.closedFlag || this.draining || this.poison !== null) return;
+    if (memory.mayRead(this.held())) return;
+    if (this.decoder.pendingBytes > 0 && memory.claimLane(this.resumeForMemory)) return;
+    this.memoryPaused = true;
+    this.socket.pause();
+    memory.wait(this.resumeForMemory, this.heldNow);
+  }
+
+  private readonly resumeForMemory = (): void => {
+    if (!this.memoryPaused) return;
+    this.memoryPaused = false;
+    if (!this.closedFlag && !this.paused && this.poison === null) this.socket.resume();
+  };
+
+  private trackReceive(completedFrame: boolean): void {
+    const ms = this.opts.receiveTimeoutMs ?? 0;
+    if (ms <= 0) {
+      if (completedFrame || this.decoder.pendingBytes === 0) this.opts.memory?.releaseLane(this.resumeForMemory);
+      return;
+    }
+    if (completedFrame || this.decoder.pendingBytes === 0) {
+      this.clearReceiveTimer();
+      this.opts.memory?.releaseLane(this.resumeForMemory);
+    }
+    if (this.decoder.pendingBytes > 0 && this.receiveTimer === undefined) {
+      this.receiveTimer = setTimeout(this.onReceiveTimeout, ms);
+      this.receiveTimer.unref();
+    }
+  }
+
+  private clearReceiveTimer(): void {
+    if (this.receiveTimer !== undefined) clearTimeout(this.receiveTimer);
+    this.receiveTimer = undefined;
+  }
+
+  private readonly onReceiveTimeout = (): void => {
+    this.receiveTimer = undefined;
+    if (this.closedFlag || this.draining || this.poison !== null) return;
+    const ms = this.opts.receiveTimeoutMs ?? 0;
+    // Paused by our own backpressure the peer cannot finish the frame: not its fault.
+    if (this.paused && !this.memoryPaused) {
+      this.receiveTimer = setTimeout(this.onReceiveTimeout, ms);
+      this.receiveTimer.unref();
+      return;
+    }
+    this.peerWarn({ receivedBytes: this.decoder.pendingBytes, timeoutMs: ms }, 'closing kafka connection: request not complete within the receive timeout');
+    this.socket.destroy();
+  };
+
+  /** A warning the peer can provoke: rate-limited per remote address, no stack for client errors. */
+  private peerWarn(fields: Record<string, unknown>, msg: string): void {
+    const limiter = this.opts.logLimiter;
+    const slot = limiter === undefined ? { suppressed: 0 } : limiter.take(this.info.remoteAddress);
+    if (slot === null) return;
+    const err = fields.err;
+    const shown = err instanceof ProtocolError ? { ...fields, err: err.message } : fields;
+    this.opts.logger.warn(
+      { conn: this.info.id, remote: `${this.info.remoteAddress}:${this.info.remotePort}`, ...shown, ...(slot.suppressed > 0 ? { suppressed: slot.suppressed } : {}) },
+      slot.suppressed > 0 ? `${msg} (${slot.suppressed} similar lines from this address suppressed)` : msg,
+    );
   }
 
   private pump(): void {
@@ -161,6 +273,8 @@ export class KafkaConnection {
       ) {
         const frame = this.queued[this.queuedHead]!;
         this.queuedHead++;
+        this.queuedBytes -= frame.length;
+        this.inflightBytes += frame.length;
         this.dispatch(frame);
       }
       if (this.queuedHead === this.queued.length) {
@@ -171,6 +285,7 @@ export class KafkaConnection {
       this.pumping = false;
     }
     this.updateFlow();
+    this.account();
   }
 
   private dispatch(frame: Buffer): void {
@@ -180,21 +295,34 @@ export class KafkaConnection {
     try {
       result = this.opts.handler(frame, this.info);
     } catch (err) {
+      this.settled(frame);
       this.failRequest(err, frame, token);
       return;
     }
     if (result !== null && !Array.isArray(result) && typeof (result as Promise<unknown>).then === 'function') {
       (result as Promise<Buffer[] | null>).then(
         (body) => {
+          this.settled(frame);
           this.complete(token, body, frame);
           this.recycle(frame, body);
         },
-        (err: unknown) => this.failRequest(err, frame, token),
+        (err: unknown) => {
+          this.settled(frame);
+          this.failRequest(err, frame, token);
+        },
       );
     } else {
+      this.settled(frame);
       this.complete(token, result as Buffer[] | null, frame);
       this.recycle(frame, result as Buffer[] | null);
     }
+  }
+
+  /** The handler is done with the frame: it no longer counts against the memory budget. */
+  private settled(frame: Buffer): void {
+    this.inflightBytes -= frame.length;
+    // Inside pump() the caller accounts once the loop ends.
+    if (!this.pumping) this.account();
   }
 
   /** Hands a pooled frame back once its handler succeeded (a failed one may still be using it). */
@@ -264,11 +392,17 @@ export class KafkaConnection {
    */
   private failRequest(err: unknown, frame: Buffer, token: number): void {
     if (this.closedFlag) return;
-    this.opts.logger.warn({ conn: this.info.id, ...describeFrame(frame), err }, 'closing kafka connection after earlier responses: request handler failed');
+    this.peerWarn({ ...describeFrame(frame), err }, 'closing kafka connection after earlier responses: request handler failed');
     if (this.poison === null || token < this.poison) this.poison = token;
     // Read nothing more; frames already queued will never be answered.
     this.queued = [];
     this.queuedHead = 0;
+    this.queuedBytes = 0;
+    this.clearReceiveTimer();
+    this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
+    this.memoryPaused = false;
+    this.account();
     this.socket.pause();
     this.paused = true;
     // Later requests may already have finished; their answers must not go out either.
@@ -310,7 +444,7 @@ export class KafkaConnection {
       this.hooks.backpressure(this.info, true);
     } else if (!shouldPause && this.paused) {
       this.paused = false;
-      this.socket.resume();
+      if (!this.memoryPaused) this.socket.resume();
       this.hooks.backpressure(this.info, false);
     }
   }

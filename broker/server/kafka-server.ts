@@ -2,11 +2,16 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { BufferPool } from './buffer-pool.js';
+import { normalizeIp } from '../config/connection-overrides.js';
 import { KafkaConnection } from './connection.js';
+import { LogLimiter } from './log-limiter.js';
+import { RequestMemory } from './request-memory.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_MAX_QUEUED_REQUEST_BYTES,
   DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS,
   DEFAULT_WRITE_HIGH_WATER_BYTES,
   isProduceFrame,
   type ConnectionInfo,
@@ -42,6 +47,15 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
   /** Buffers of request frames that span socket chunks, shared by all connections. */
   private readonly framePool = new BufferPool(FRAME_POOL_MIN, FRAME_POOL_MAX, FRAME_POOL_CAP);
   private readonly reusableFrame: (frame: Buffer) => boolean;
+  /** Request bytes held over all connections (queued.max.request.bytes). */
+  readonly requestMemory: RequestMemory;
+  private readonly logLimiter = new LogLimiter();
+  private readonly maxConnections: number;
+  private readonly maxPerIp: number;
+  private readonly perIpOverrides: ReadonlyMap<string, number>;
+  private readonly receiveTimeoutMs: number;
+  /** Open connections per remote address, for max.connections.per.ip. */
+  private readonly perIp = new Map<string, number>();
   private nextConnectionId = 1;
   private closing: Promise<void> | null = null;
   private listening = false;
@@ -50,6 +64,8 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
   bytesOut = 0;
   requests = 0;
   totalConnections = 0;
+  /** Connections closed at accept for max.connections / max.connections.per.ip. */
+  refusedConnections = 0;
 
   constructor(private readonly opts: KafkaServerOptions) {
     super();
@@ -60,6 +76,11 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT);
     this.writeHighWaterBytes = opts.writeHighWaterBytes ?? DEFAULT_WRITE_HIGH_WATER_BYTES;
     this.reusableFrame = opts.reusableFrame ?? isProduceFrame;
+    this.requestMemory = new RequestMemory(opts.maxQueuedRequestBytes ?? DEFAULT_MAX_QUEUED_REQUEST_BYTES);
+    this.maxConnections = opts.maxConnections ?? Number.MAX_SAFE_INTEGER;
+    this.maxPerIp = opts.maxConnectionsPerIp ?? Number.MAX_SAFE_INTEGER;
+    this.perIpOverrides = opts.maxConnectionsPerIpOverrides ?? new Map();
+    this.receiveTimeoutMs = opts.requestReceiveTimeoutMs ?? DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS;
     if (!Number.isInteger(this.maxRequestBytes) || this.maxRequestBytes < 0 || this.maxRequestBytes > 0x7fffffff) {
       throw new RangeError(`maxRequestBytes must be an int32 >= 0, got ${this.maxRequestBytes}`);
     }
@@ -136,6 +157,20 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
       socket.destroy();
       return;
     }
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const perIpLimit = this.perIpOverrides.get(ip) ?? this.maxPerIp;
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.connections.size >= this.maxConnections || fromIp >= perIpLimit) {
+      // Kafka blocks accepting at max.connections; closing keeps the accept queue short instead.
+      this.refusedConnections++;
+      const which = this.connections.size >= this.maxConnections ? `max.connections=${this.maxConnections}` : `max.connections.per.ip=${perIpLimit}`;
+      const slot = this.logLimiter.take(`accept:${ip}`);
+      if (slot !== null) this.logger.warn({ remote: ip, suppressed: slot.suppressed }, `refusing kafka connection: ${which} reached`);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
     const info: ConnectionInfo = {
       id: this.nextConnectionId++,
       remoteAddress: socket.remoteAddress ?? '',
@@ -154,6 +189,9 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
         framePool: this.framePool,
         reusableFrame: this.reusableFrame,
         logger: this.logger,
+        memory: this.requestMemory,
+        receiveTimeoutMs: this.receiveTimeoutMs,
+        logLimiter: this.logLimiter,
       },
       {
         bytesIn: (n) => {
@@ -169,6 +207,9 @@ export class KafkaServer extends EventEmitter<KafkaServerEvents> {
         backpressure: (ci, paused) => this.emit('backpressure', ci, paused),
         closed: (c) => {
           this.connections.delete(c);
+          const left = (this.perIp.get(ip) ?? 1) - 1;
+          if (left > 0) this.perIp.set(ip, left);
+          else this.perIp.delete(ip);
           this.logger.debug({ conn: c.info.id }, 'kafka connection closed');
           this.emit('disconnect', c.info);
         },

@@ -38,6 +38,15 @@ export interface KafkaServerOptions {
    */
   reusableFrame?: (frame: Buffer) => boolean;
   logger?: Logger;
+  /** queued.max.request.bytes: request bytes held over all connections; <= 0 = unbounded. Default 512 MiB. */
+  maxQueuedRequestBytes?: number;
+  /** max.connections: more are closed at accept. Default unlimited. */
+  maxConnections?: number;
+  /** max.connections.per.ip, and per-address exceptions (normalized IPs). Default unlimited. */
+  maxConnectionsPerIp?: number;
+  maxConnectionsPerIpOverrides?: ReadonlyMap<string, number>;
+  /** A started request frame must be complete within this; <= 0 disables. Default 30 s. */
+  requestReceiveTimeoutMs?: number;
 }
 
 const PRODUCE_API_KEY = 0;
@@ -56,11 +65,15 @@ export interface ConnectionStats {
   queuedFrames: number;
   /** Bytes handed to the socket but not yet flushed to the kernel. */
   writableLength: number;
-  /** Whether reading is currently paused for backpressure. */
+  /** Whether reading is currently paused for backpressure (per connection or broker-wide). */
   paused: boolean;
+  /** Bytes of request frames held: partial, queued and being handled. */
+  heldBytes: number;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_IN_FLIGHT = 64;
 export const DEFAULT_WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUED_REQUEST_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_REQUEST_RECEIVE_TIMEOUT_MS = 30_000;

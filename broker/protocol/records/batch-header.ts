@@ -85,16 +85,3 @@ export function batchSizeAt(buf: Buffer, pos = 0): number {
 export function compressionOf(attributes: number): Compression {
   return (attributes & COMPRESSION_MASK) as Compression;
 }
-
-/** Sum of recordsCount over the whole batches in `buf` (a stored or fetched record set); no decoding. */
-export function countRecords(buf: Buffer): number {
-  let n = 0;
-  let pos = 0;
-  while (pos + HEADER_SIZE <= buf.length) {
-    const size = buf.readInt32BE(pos + BATCH_LENGTH) + LOG_OVERHEAD;
-    if (size < HEADER_SIZE || pos + size > buf.length) break;
-    n += buf.readInt32BE(pos + RECORDS_COUNT);
-    pos += size;
-  }
-  return n;
-}

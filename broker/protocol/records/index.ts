@@ -1,5 +1,6 @@
 // Public surface of the record-batch layer.
 export * from './batch-header.js';
+export { BatchCursor, type BatchStop, countRecords } from './batch-iterator.js';
 export { compress, compressSync, decompress, decompressSync, type DecompressOptions } from './compression.js';
 export { batchCrcMatches, computeBatchCrc, writeBatchCrc } from './crc.js';
 export { RecordsError } from './errors.js';

@@ -13,7 +13,6 @@ import {
   compressionOf,
   CONTROL_BIT,
   DELETE_HORIZON_BIT,
-  HEADER_SIZE,
   LAST_OFFSET_DELTA,
   LOG_OVERHEAD,
   MAGIC,
@@ -21,12 +20,12 @@ import {
   PARTITION_LEADER_EPOCH,
   PRODUCER_EPOCH,
   PRODUCER_ID,
-  readBatchHeader,
   RECORDS,
   RECORDS_COUNT,
   TIMESTAMP_TYPE_BIT,
   TRANSACTIONAL_BIT,
 } from './batch-header.js';
+import { BatchCursor } from './batch-iterator.js';
 import { compress, compressSync, decompress, decompressSync } from './compression.js';
 import { batchCrcMatches, writeBatchCrc } from './crc.js';
 import { corrupt } from './errors.js';
@@ -102,18 +101,16 @@ interface Framed {
 
 function frameBatches(buf: Buffer, verifyCrc: boolean): Framed[] {
   const out: Framed[] = [];
-  let pos = 0;
-  while (buf.length - pos >= LOG_OVERHEAD) {
-    const batchLength = buf.readInt32BE(pos + BATCH_LENGTH);
-    if (batchLength < HEADER_SIZE - LOG_OVERHEAD) throw corrupt(`batch at byte ${pos} has invalid length ${batchLength}`);
-    const size = batchLength + LOG_OVERHEAD;
-    if (size > buf.length - pos) break; // a Fetch response may end with a partial batch
-    const magic = buf.readInt8(pos + MAGIC);
+  const c = new BatchCursor().reset(buf);
+  while (c.next()) {
+    const pos = c.position;
+    const magic = c.magic;
     if (magic !== 2) throw corrupt(`batch at byte ${pos} has magic ${magic}; only v2 batches are supported`);
-    if (verifyCrc && !batchCrcMatches(buf, pos, size)) throw corrupt(`batch at byte ${pos} fails its CRC32C check`);
-    out.push({ header: readBatchHeader(buf, pos), payload: buf.subarray(pos + RECORDS, pos + size) });
-    pos += size;
+    if (verifyCrc && !batchCrcMatches(buf, pos, c.size)) throw corrupt(`batch at byte ${pos} fails its CRC32C check`);
+    out.push({ header: c.header(), payload: buf.subarray(pos + RECORDS, pos + c.size) });
   }
+  if (c.stop === 'corrupt') throw corrupt(`batch at byte ${c.position} has invalid length ${c.size - LOG_OVERHEAD}`);
+  // 'torn': a Fetch response may end with a partial batch.
   return out;
 }
 

@@ -3,7 +3,6 @@
 
 import {
   ATTRIBUTES,
-  BATCH_LENGTH,
   type BatchHeader,
   Compression,
   compressionOf,
@@ -16,6 +15,7 @@ import {
   RECORDS,
   TIMESTAMP_TYPE_BIT,
 } from './batch-header.js';
+import { BatchCursor } from './batch-iterator.js';
 import { decompressSync } from './compression.js';
 import { batchCrcMatches, computeBatchCrc } from './crc.js';
 import {
@@ -180,15 +180,13 @@ function validateBatch(buf: Buffer, pos: number, size: number, opts: ValidateOpt
 /** Splits the buffer into batches; anything that is not a whole batch is CORRUPT_MESSAGE. */
 function frame(buf: Buffer): Array<{ pos: number; size: number }> {
   const out: Array<{ pos: number; size: number }> = [];
-  for (let pos = 0; pos < buf.length; ) {
-    const left = buf.length - pos;
-    if (left < LOG_OVERHEAD) throw corrupt(`${left} trailing bytes are not a record batch`);
-    const batchLength = buf.readInt32BE(pos + BATCH_LENGTH);
-    if (batchLength < HEADER_SIZE - LOG_OVERHEAD) throw corrupt(`Record batch at byte ${pos} has illegal length ${batchLength}`);
-    const size = batchLength + LOG_OVERHEAD;
-    if (size > left) throw corrupt(`Record batch at byte ${pos} declares ${size} bytes but only ${left} remain`);
-    out.push({ pos, size });
-    pos += size;
+  const c = new BatchCursor().reset(buf);
+  while (c.next()) out.push({ pos: c.position, size: c.size });
+  const pos = c.position;
+  if (c.stop === 'corrupt') throw corrupt(`Record batch at byte ${pos} has illegal length ${c.size - LOG_OVERHEAD}`);
+  if (c.stop === 'torn') {
+    if (c.size === 0) throw corrupt(`${c.available} trailing bytes are not a record batch`);
+    throw corrupt(`Record batch at byte ${pos} declares ${c.size} bytes but only ${c.available} remain`);
   }
   return out;
 }
