@@ -200,7 +200,7 @@ export class KafkaConnection {
     const memory = this.opts.memory;
     if (memory === undefined || this.memoryPaused || this.closedFlag || this.draining || this.poison !== null) return;
     if (memory.mayRead(this.held())) return;
-    if (this.decoder.pendingBytes > 0 && memory.claimLane(this.resumeForMemory)) return;
+    if (this.decoder.pendingBytes > 0 && memory.claimLane(this.resumeForMemory, this.heldNow)) return;
     this.memoryPaused = true;
     this.socket.pause();
     memory.wait(this.resumeForMemory, this.heldNow);

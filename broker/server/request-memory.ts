@@ -11,8 +11,9 @@
  *
  * One connection at a time may finish its partial frame over the budget (the "lane"), so
  * partial frames that together exceed the budget cannot wait for each other forever; Kafka
- * gets the same by reserving a frame's declared size before reading it. Worst case is the
- * budget plus one socket.request.max.bytes frame plus a chunk per connection.
+ * gets the same by reserving a frame's declared size before reading it. The lane's bytes do not
+ * count against the small-request reserve, or one stalled lane holder would starve everyone.
+ * Worst case is the budget plus one socket.request.max.bytes frame plus a chunk per connection.
  */
 export class RequestMemory {
   used = 0;
@@ -39,28 +40,38 @@ export class RequestMemory {
   /** Adjusts the bytes held by `delta` (negative releases) and wakes readers when room appears. */
   adjust(delta: number): void {
     this.used += delta;
-    if (delta < 0 && this.waiting.size > 0 && this.used < this.limit) this.wake();
+    if (delta < 0 && this.waiting.size > 0 && this.usedOutsideLane() < this.limit) this.wake();
+  }
+
+  /** Bytes held by connections other than the one finishing its frame over the budget. */
+  private usedOutsideLane(): number {
+    return this.laneHeld === null ? this.used : this.used - this.laneHeld();
   }
 
   /** Whether a connection currently holding `own` bytes may read more. */
   mayRead(own: number): boolean {
     if (!this.bounded) return true;
     if (this.used < this.bulkLimit) return true;
-    return this.used < this.limit && own < this.smallHolding;
+    return this.usedOutsideLane() < this.limit && own < this.smallHolding;
   }
 
   /** `own` reports the waiter's holding when it is considered for waking. */
   private lane: (() => void) | null = null;
+  private laneHeld: (() => number) | null = null;
 
   /** Lets the caller finish its current frame over the budget; false if another one does. */
-  claimLane(owner: () => void): boolean {
+  claimLane(owner: () => void, own: () => number): boolean {
     if (this.lane !== null && this.lane !== owner) return false;
     this.lane = owner;
+    this.laneHeld = own;
     return true;
   }
 
   releaseLane(owner: () => void): void {
-    if (this.lane === owner) this.lane = null;
+    if (this.lane !== owner) return;
+    this.lane = null;
+    this.laneHeld = null;
+    if (this.waiting.size > 0 && this.used < this.limit) this.wake();
   }
 
   wait(resume: () => void, own: () => number): void {

@@ -75,6 +75,20 @@ describe('request memory budget', () => {
     m.adjust(-10 * MiB);
     expect(woken).toBe(1);
   });
+
+  it('does not let the connection finishing its frame over the budget eat the reserve', () => {
+    const m = new RequestMemory(80 * MiB);
+    m.adjust(72 * MiB); // big holders, paused at the bulk limit
+    let laneHolds = 0;
+    const lane = (): void => undefined;
+    expect(m.claimLane(lane, () => laneHolds)).toBe(true);
+    laneHolds = 90 * MiB;
+    m.adjust(90 * MiB);
+    expect(m.mayRead(10 * MiB)).toBe(false);
+    expect(m.mayRead(1000)).toBe(true);
+    m.releaseLane(lane);
+    expect(m.mayRead(1000)).toBe(false);
+  });
 });
 
 describe('receive timeout', () => {
