@@ -9,7 +9,22 @@ import { Fetch } from './apis.js';
 import { KafkaError, UsageError } from './errors.js';
 import type { KafkaClient, TopicInfo } from './kafka-client.js';
 
-export type StartSpec = { kind: 'start' } | { kind: 'end' } | { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
+export type StartSpec =
+  | { kind: 'start' }
+  | { kind: 'end' }
+  | { kind: 'offset'; offset: number }
+  | { kind: 'time'; ms: number }
+  /** `+N`: N past the log start; `-N`: N before the end (both clamped to the log). */
+  | { kind: 'fromStart'; delta: number }
+  | { kind: 'fromEnd'; delta: number };
+
+/** Where reading stops (exclusive): an offset, the first record at a time, or the end seen at start. */
+export type EndSpec = { kind: 'end' } | { kind: 'offset'; offset: number } | { kind: 'time'; ms: number };
+
+export interface OffsetRange {
+  start: StartSpec;
+  end?: EndSpec;
+}
 
 export interface ConsumedRecord {
   topic: string;
@@ -36,13 +51,65 @@ export interface ConsumerOptions {
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** Parses -o: start | end | <offset> | @<ms since epoch>. */
-export function parseStart(s: string): StartSpec {
-  if (s === 'start' || s === 'oldest' || s === 'earliest') return { kind: 'start' };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `@<unix-ms>`, `@-<duration>` (1h, 30m, 10s, 500ms, 2d ago) or `@<ISO date>`. */
+function parseTime(s: string, now: number): number | null {
+  if (/^\d+$/.test(s)) return Number(s);
+  const rel = /^-(\d+)(ms|s|m|h|d)$/.exec(s);
+  if (rel) return now - Number(rel[1]) * DURATION_UNITS[rel[2]!]!;
+  if (/^\d{4}-\d{2}-\d{2}/.test(s)) {
+    const ms = Date.parse(s);
+    return Number.isNaN(ms) ? null : ms;
+  }
+  return null;
+}
+
+const OFFSET_HELP = 'expected start, end, <offset>, +<n>, -<n>, @<unix-ms>, @-<duration> or @<ISO date>, optionally :<end> (an offset, +<n>, @<time> or end)';
+
+function parseStartPart(s: string, now: number): StartSpec | null {
+  if (s === 'start' || s === 'oldest' || s === 'earliest' || s === 'beginning') return { kind: 'start' };
   if (s === 'end' || s === 'newest' || s === 'latest') return { kind: 'end' };
-  if (/^@\d+$/.test(s)) return { kind: 'time', ms: Number(s.slice(1)) };
   if (/^\d+$/.test(s)) return { kind: 'offset', offset: Number(s) };
-  throw new UsageError(`invalid offset "${s}": expected start, end, <offset> or @<unix-ms>`);
+  if (/^\+\d+$/.test(s)) return { kind: 'fromStart', delta: Number(s.slice(1)) };
+  if (/^-\d+$/.test(s)) return { kind: 'fromEnd', delta: Number(s.slice(1)) };
+  if (s.startsWith('@')) {
+    const ms = parseTime(s.slice(1), now);
+    return ms === null ? null : { kind: 'time', ms };
+  }
+  return null;
+}
+
+/** Parses -o: start | end | <offset> | +n | -n | @time, with an optional `:<end>` like rpk. */
+export function parseOffsetRange(s: string, now = Date.now()): OffsetRange {
+  const whole = parseStartPart(s, now);
+  if (whole !== null) return { start: whole };
+  // ISO times hold ':' too, so take the first split where both sides parse.
+  for (let cut = s.indexOf(':'); cut >= 0; cut = s.indexOf(':', cut + 1)) {
+    const head = s.slice(0, cut);
+    const start = head === '' ? ({ kind: 'start' } as const) : parseStartPart(head, now);
+    const end = start === null ? null : parseEndPart(s.slice(cut + 1), start, now);
+    if (start !== null && end !== null) return { start, end };
+  }
+  throw new UsageError(`invalid offset "${s}": ${OFFSET_HELP}`);
+}
+
+function parseEndPart(s: string, start: StartSpec, now: number): EndSpec | null {
+  if (s === 'end' || s === '') return { kind: 'end' };
+  if (/^\d+$/.test(s)) return { kind: 'offset', offset: Number(s) };
+  if (/^\+\d+$/.test(s)) return start.kind === 'offset' ? { kind: 'offset', offset: start.offset + Number(s.slice(1)) } : null;
+  if (s.startsWith('@')) {
+    const ms = parseTime(s.slice(1), now);
+    return ms === null ? null : { kind: 'time', ms };
+  }
+  return null;
+}
+
+/** Parses a start position alone (no range). */
+export function parseStart(s: string): StartSpec {
+  const r = parseOffsetRange(s);
+  if (r.end !== undefined) throw new UsageError(`invalid offset "${s}": a range is not allowed here`);
+  return r.start;
 }
 
 export class PartitionConsumer {
@@ -77,6 +144,19 @@ export class PartitionConsumer {
       for (const p of partitions) this.positions.set(p, start.offset);
       return;
     }
+    if (start.kind === 'fromStart' || start.kind === 'fromEnd') {
+      const [lo, hi] = await Promise.all([
+        listOffsets(this.client, this.topic.name, partitions, EARLIEST),
+        listOffsets(this.client, this.topic.name, partitions, LATEST),
+      ]);
+      for (const p of partitions) {
+        const first = lo.get(p) ?? 0;
+        const last = hi.get(p) ?? 0;
+        const at = start.kind === 'fromStart' ? first + start.delta : last - start.delta;
+        this.positions.set(p, Math.min(last, Math.max(first, at)));
+      }
+      return;
+    }
     const ts = start.kind === 'start' ? EARLIEST : start.kind === 'end' ? LATEST : start.ms;
     const found = await listOffsets(this.client, this.topic.name, partitions, ts);
     // No record at or after the timestamp: start at the end, like Kafka's offsetsForTimes users do.
@@ -85,6 +165,21 @@ export class PartitionConsumer {
       const o = found.get(p) ?? -1;
       this.positions.set(p, o >= 0 ? o : ends?.get(p) ?? 0);
     }
+  }
+
+  /** Resolves an end position to an exclusive offset per partition being read. */
+  async endOffsets(end: EndSpec): Promise<Map<number, number>> {
+    const partitions = [...this.positions.keys()];
+    if (end.kind === 'offset') return new Map(partitions.map((p) => [p, end.offset]));
+    const latest = await listOffsets(this.client, this.topic.name, partitions, LATEST);
+    if (end.kind === 'end') return latest;
+    const at = await listOffsets(this.client, this.topic.name, partitions, end.ms);
+    return new Map(partitions.map((p) => [p, (at.get(p) ?? -1) >= 0 ? at.get(p)! : latest.get(p) ?? 0]));
+  }
+
+  /** Stops reading a partition (the next poll skips it). */
+  release(partition: number): void {
+    this.positions.delete(partition);
   }
 
   /** One fetch round against every leader; returns records in offset order per partition. */

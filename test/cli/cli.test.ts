@@ -159,6 +159,26 @@ describe('floe produce / consume', () => {
     expect(r.stdout).toBe('late\n');
   });
 
+  it('stops at the end with -e and reads relative offsets and ranges like rpk', async () => {
+    await ok(['topic', 'create', 'ranges', '-p', '2']);
+    await ok(['produce', 'ranges', '-p', '0'], 'a\nb\nc\nd\ne\n');
+    await ok(['produce', 'ranges', '-p', '1'], 'v\nw\n');
+    const fmt = ['-f', '%p:%o:%v\n'];
+    const sorted = (s: string): string => s.split('\n').filter(Boolean).sort().join('\n');
+    // -e exits by itself once both partitions (one with 5, one with 2 records) are read.
+    expect(sorted(await ok(['consume', 'ranges', '-e', ...fmt]))).toBe('0:0:a\n0:1:b\n0:2:c\n0:3:d\n0:4:e\n1:0:v\n1:1:w');
+    expect(await ok(['consume', 'ranges', '-p', '0', '-o', '-2', '-e', ...fmt])).toBe('0:3:d\n0:4:e\n');
+    expect(await ok(['consume', 'ranges', '-p', '0', '-o', '+3', '-e', ...fmt])).toBe('0:3:d\n0:4:e\n');
+    expect(await ok(['consume', 'ranges', '-p', '0', '-o', '1:3', ...fmt])).toBe('0:1:b\n0:2:c\n');
+    expect(await ok(['consume', 'ranges', '-p', '0', '-o', '2:+1', ...fmt])).toBe('0:2:c\n');
+    expect(await ok(['consume', 'ranges', '-p', '1', '-o', '@-1h:end', ...fmt])).toBe('1:0:v\n1:1:w\n');
+    // -n 9 on 7 records would wait forever; with -e it stops at the end.
+    expect(sorted(await ok(['consume', 'ranges', '-o', '-1', '-e', '-n', '9', ...fmt]))).toBe('0:4:e\n1:1:w');
+    // An empty partition ends at once.
+    await ok(['topic', 'create', 'empty-range', '-p', '1']);
+    expect(await ok(['consume', 'empty-range', '-e'])).toBe('');
+  });
+
   it('routes by explicit partition and by key hash', async () => {
     await ok(['topic', 'create', 'routed', '-p', '4']);
     expect(await ok(['produce', 'routed', '-p', '2', '--value', 'x'])).toBe('Produced to partition 2 at offset 0\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { murmur2, partitionForKey } from '../../broker/client/partitioner.js';
-import { parseStart } from '../../broker/client/consumer.js';
+import { parseOffsetRange, parseStart } from '../../broker/client/consumer.js';
 import { InputParser, parseFormat, recordJson, renderRecord } from '../../api/cli/format/record-format.js';
 import type { ConsumedRecord } from '../../broker/client/consumer.js';
 
@@ -101,5 +101,22 @@ describe('partitioner and offsets', () => {
     expect(parseStart('17')).toEqual({ kind: 'offset', offset: 17 });
     expect(parseStart('@1700000000000')).toEqual({ kind: 'time', ms: 1700000000000 });
     expect(() => parseStart('soon')).toThrow(/invalid offset "soon"/);
+    expect(parseStart('+3')).toEqual({ kind: 'fromStart', delta: 3 });
+    expect(parseStart('-3')).toEqual({ kind: 'fromEnd', delta: 3 });
+    expect(parseStart('@-1h')).toEqual({ kind: 'time', ms: expect.any(Number) });
+    expect(() => parseStart('1:3')).toThrow(/a range is not allowed/);
+  });
+
+  it('parses -o ranges', () => {
+    const now = 1_700_000_000_000;
+    expect(parseOffsetRange('1:3', now)).toEqual({ start: { kind: 'offset', offset: 1 }, end: { kind: 'offset', offset: 3 } });
+    expect(parseOffsetRange('5:+2', now)).toEqual({ start: { kind: 'offset', offset: 5 }, end: { kind: 'offset', offset: 7 } });
+    expect(parseOffsetRange(':end', now)).toEqual({ start: { kind: 'start' }, end: { kind: 'end' } });
+    expect(parseOffsetRange('-10:end', now)).toEqual({ start: { kind: 'fromEnd', delta: 10 }, end: { kind: 'end' } });
+    expect(parseOffsetRange('@-30m:@-10s', now)).toEqual({ start: { kind: 'time', ms: now - 1_800_000 }, end: { kind: 'time', ms: now - 10_000 } });
+    expect(parseOffsetRange('@2023-11-14T22:13:20Z', now)).toEqual({ start: { kind: 'time', ms: now } });
+    expect(parseOffsetRange('@2023-11-14T22:13:20Z:@2023-11-14T22:13:30Z', now)).toEqual({ start: { kind: 'time', ms: now }, end: { kind: 'time', ms: now + 10_000 } });
+    expect(() => parseOffsetRange('start:+2', now)).toThrow(/invalid offset/);
+    expect(() => parseOffsetRange('@-1y', now)).toThrow(/invalid offset/);
   });
 });
