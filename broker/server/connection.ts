@@ -88,12 +88,7 @@ export class KafkaConnection {
     this.closedPromise = new Promise((resolve) => {
       socket.once('close', () => {
         this.closedFlag = true;
-        this.queued = [];
-        this.queuedHead = 0;
-        this.queuedBytes = 0;
-        this.clearReceiveTimer();
-        this.opts.memory?.cancel(this.resumeForMemory);
-    this.opts.memory?.releaseLane(this.resumeForMemory);
+        this.dropQueued();
         this.memoryPaused = false;
         this.account();
         hooks.closed(this);
@@ -135,12 +130,7 @@ export class KafkaConnection {
   drain(): Promise<void> {
     if (!this.draining && !this.closedFlag) {
       this.draining = true;
-      this.queued = [];
-      this.queuedHead = 0;
-      this.queuedBytes = 0;
-      this.clearReceiveTimer();
-      this.opts.memory?.cancel(this.resumeForMemory);
-    this.opts.memory?.releaseLane(this.resumeForMemory);
+      this.dropQueued();
       this.account();
       // Keep reading (and discarding) so the peer's FIN is seen and close completes.
       if (this.paused || this.memoryPaused) {
@@ -177,6 +167,16 @@ export class KafkaConnection {
     this.pump();
     this.account();
     this.checkMemory();
+  }
+
+  /** Forgets frames not yet dispatched and leaves the memory budget's queues. */
+  private dropQueued(): void {
+    this.queued = [];
+    this.queuedHead = 0;
+    this.queuedBytes = 0;
+    this.clearReceiveTimer();
+    this.opts.memory?.cancel(this.resumeForMemory);
+    this.opts.memory?.releaseLane(this.resumeForMemory);
   }
 
   /** Bytes of request frames this connection keeps in memory. */
@@ -395,12 +395,7 @@ export class KafkaConnection {
     this.peerWarn({ ...describeFrame(frame), err }, 'closing kafka connection after earlier responses: request handler failed');
     if (this.poison === null || token < this.poison) this.poison = token;
     // Read nothing more; frames already queued will never be answered.
-    this.queued = [];
-    this.queuedHead = 0;
-    this.queuedBytes = 0;
-    this.clearReceiveTimer();
-    this.opts.memory?.cancel(this.resumeForMemory);
-    this.opts.memory?.releaseLane(this.resumeForMemory);
+    this.dropQueued();
     this.memoryPaused = false;
     this.account();
     this.socket.pause();

@@ -1,4 +1,5 @@
 // Raw TCP helpers for attack tests: frames written byte by byte, no client library in the way.
+import { once } from 'node:events';
 import net from 'node:net';
 
 /** ApiVersions v0 request frame (size prefix included). */
@@ -66,17 +67,10 @@ export function probe(s: net.Socket, timeoutMs = 10_000): Promise<'served' | 'cl
 export function writeOrStall(s: net.Socket, buf: Buffer, stallMs: number): Promise<boolean> {
   if (s.destroyed) return Promise.resolve(false);
   if (s.write(buf)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      s.off('drain', onDrain);
-      resolve(false);
-    }, stallMs);
-    const onDrain = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    s.once('drain', onDrain);
-  });
+  return once(s, 'drain', { signal: AbortSignal.timeout(stallMs) }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Resident set size of a process in bytes (Linux). */
